@@ -71,6 +71,12 @@ const (
 	AlertLabelTeam = "cx_team"
 	// AlertLabelObjective is the alert label with the objective's name.
 	AlertLabelObjective = "cx_objective"
+	// AlertLabelObjectiveNamespace is the alert label with the objective's
+	// namespace; with cx_objective it names the objective uniquely.
+	AlertLabelObjectiveNamespace = "cx_objective_namespace"
+	// AlertLabelDepartment is the alert label with the department of the
+	// team in cx_team.
+	AlertLabelDepartment = "cx_department"
 	// AlertLabelJourney is the alert label with the objective's journey.
 	AlertLabelJourney = "cx_journey"
 	// AlertLabelSLIKind is the alert label with the kind of SLI

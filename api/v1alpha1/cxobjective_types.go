@@ -254,9 +254,19 @@ type Alerting struct {
 	// +optional
 	LowTraffic *LowTraffic `json:"lowTraffic,omitempty"`
 
-	// budgetForecast adds a ticket alert when, at the burn rate of the last
-	// day, the error budget runs out before the window ends. Off by
-	// default: it is slower and noisier than the burn-rate tickets.
+	// keepFiringFor keeps page and ticket alerts firing for this long after
+	// their condition cleared, e.g. 10m. Off by default: the low-traffic
+	// guard already keeps quiet services from flapping, and the SRE
+	// workbook's short windows are there to resolve an alert soon after
+	// recovery.
+	// +optional
+	KeepFiringFor *Duration `json:"keepFiringFor,omitempty"`
+
+	// budgetForecast adds a ticket alert (CXErrorBudgetExhaustion) when, at
+	// the burn rate of the last day, the error budget that is left runs out
+	// within a quarter of the window (7.5 days for 30d), for an hour on end.
+	// Off by default: a burn fast enough to matter already raises a
+	// burn-rate ticket, so the forecast mostly adds noise late in a window.
 	// +optional
 	BudgetForecast bool `json:"budgetForecast,omitempty"`
 
@@ -313,24 +323,35 @@ type BurnRateWindow struct {
 // LowTraffic guards error-ratio and latency objectives with few events.
 // Availability and score SLIs sample time, not traffic, and ignore it.
 type LowTraffic struct {
-	// minBadEventsPerHour: a burn-rate alert fires only when its long
-	// window holds at least this many bad events for each hour it spans
-	// (10 means 10 in a 1h window, 60 in a 6h window), so that a handful of
-	// errors among a handful of requests does not page. 0 turns the guard
-	// off. Defaults to 10 for pages and 1 for tickets.
+	// pageMinBadEventsPerHour: a page fires only when its long window holds
+	// at least this many bad events for each hour it spans (20 means 20 in a
+	// 1h window, 120 in a 6h window), so that a handful of errors among a
+	// handful of requests does not wake anyone: at under one request a
+	// minute, a page needs a third of them to fail. Once the page fires, it
+	// stays until the count falls under half of this. 0 turns the guard off.
+	// Defaults to 20.
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=1000000
-	MinBadEventsPerHour *int32 `json:"minBadEventsPerHour,omitempty"`
+	PageMinBadEventsPerHour *int32 `json:"pageMinBadEventsPerHour,omitempty"`
 
-	// minShortWindowEvents: a short window with fewer events than this is
-	// too thin to judge; the alert then follows its long window alone, so
-	// that it does not flap between sparse errors. 0 turns it off.
-	// Defaults to 30.
+	// ticketMinBadEventsPerHour is the same guard for tickets. Defaults to 1.
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=1000000
-	MinShortWindowEvents *int32 `json:"minShortWindowEvents,omitempty"`
+	TicketMinBadEventsPerHour *int32 `json:"ticketMinBadEventsPerHour,omitempty"`
+
+	// minShortWindowBadEvents: the short window of a burn-rate alert may
+	// clear it only when it holds enough events to tell, that is when, had
+	// the burn gone on at the long window's error ratio, it would hold at
+	// least this many bad events. A thinner short window defers to the long
+	// window, so that an alert on a quiet service neither flaps between
+	// sparse errors nor resolves during a lull. At normal traffic the short
+	// window decides, as in the SRE workbook. 0 turns it off. Defaults to 3.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1000000
+	MinShortWindowBadEvents *int32 `json:"minShortWindowBadEvents,omitempty"`
 }
 
 // CXObjectiveStatus is the observed state of a CXObjective.

@@ -1,0 +1,140 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/cxops/cx-operator/internal/slo"
+)
+
+// series writes the selector of one of the objective's recorded series.
+func series(o slo.Objective, metric string, window time.Duration) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s{cx_objective=%q,cx_objective_namespace=%q", metric, o.Name, o.Namespace)
+	if window > 0 {
+		fmt.Fprintf(&b, ",%s=%q", LabelWindow, slo.FormatDuration(window))
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// baseExprs returns the expressions of the bad and all events per second
+// over the base window: the only ones that read raw series, and only over
+// the base window.
+func baseExprs(o slo.Objective, base time.Duration) (bad, events string) {
+	r := "[" + slo.FormatDuration(base) + "]"
+	s := o.SLI
+	switch s.Kind {
+	case slo.KindErrorRatio:
+		events = "sum(rate(" + s.Total.String() + r + "))"
+		// Error counters often appear only with the first error: until
+		// then, no errors among the events is a ratio of 0, not no data.
+		bad = "sum(rate(" + s.Errors.String() + r + ")) or 0 * " + events
+	case slo.KindLatency:
+		if s.Native {
+			hist := "sum(rate(" + s.Metric.String() + r + "))"
+			events = "histogram_count(" + hist + ")"
+			bad = events + " * histogram_fraction(" + slo.FormatFloat(s.Threshold) + ", +Inf, " + hist + ")"
+		} else {
+			le := labels.MustNewMatcher(labels.MatchEqual, "le", slo.FormatFloat(s.Threshold))
+			events = "sum(rate(" + s.Metric.WithName(s.Metric.Name+"_count") + r + "))"
+			good := "sum(rate(" + s.Metric.WithName(s.Metric.Name+"_bucket", le) + r + "))"
+			bad = "clamp_min(" + events + " - " + good + ", 0)"
+		}
+	case slo.KindAvailability:
+		bad = "1 - avg(avg_over_time(" + s.Metric.String() + r + "))"
+		events = "count(last_over_time(" + s.Metric.String() + r + ")) > bool 0"
+	case slo.KindScore:
+		op := "<"
+		if !s.GoodAbove {
+			op = ">"
+		}
+		// A subquery at the evaluation interval: the share of evaluations
+		// over the base window at which the score was on the bad side.
+		sub := "[" + slo.FormatDuration(base) + ":]"
+		bad = "avg(avg_over_time((" + s.Metric.String() + " " + op + " bool " + slo.FormatFloat(s.Threshold) + ")" + sub + "))"
+		events = "count(last_over_time(" + s.Metric.String() + r + ")) > bool 0"
+	}
+	return bad, events
+}
+
+// composeExpr writes a window's rate as the weighted sum of shorter recorded
+// windows. The present term must exist (no data now is no data); a past term
+// that does not exist yet, in the first window after an objective was
+// created, counts as no events, so that ratios cover the history there is.
+func composeExpr(o slo.Objective, metric string, p slo.WindowPlan) string {
+	sameWeight := true
+	for _, t := range p.Terms {
+		sameWeight = sameWeight && t.Weight == p.Terms[0].Weight && t.Weight == t.Chunk
+	}
+	parts := make([]string, len(p.Terms))
+	for i, t := range p.Terms {
+		term := series(o, metric, t.Chunk)
+		if t.Offset > 0 {
+			term = "(" + term + " offset " + slo.FormatDuration(t.Offset) + " or on () vector(0))"
+		}
+		if !sameWeight {
+			term += " * " + seconds(t.Weight)
+		}
+		parts[i] = term
+	}
+	sum := strings.Join(parts, "\n  + on () ")
+	if sameWeight {
+		return "(\n  " + sum + "\n) / " + fmt.Sprint(len(p.Terms))
+	}
+	return "(\n  " + sum + "\n) / " + seconds(p.Window)
+}
+
+// Hysteresis is the share of the factor and of the guard's minimum of bad
+// events below which a firing alert resolves: it fires at 14.4x and stays
+// until the burn falls under 7.2x, so that a burn that hovers around a
+// threshold raises one alert, not one per crossing.
+const Hysteresis = 0.5
+
+// burnCondition writes one multi-window condition: the burn rate exceeds the
+// factor over the long and the short window, with the low-traffic guard for
+// SLIs that count events. scale is 1 for the condition that fires, and
+// Hysteresis for the one that keeps a firing alert.
+func burnCondition(o slo.Objective, w slo.BurnWindow, g slo.Guard, scale float64) string {
+	factor := w.Factor * scale
+	f := slo.FormatFloat(factor)
+	long := "max without (" + LabelWindow + ") (" + series(o, MetricBurnRate, w.Long) + " > " + f + ")"
+	short := series(o, MetricBurnRate, w.Short) + " > " + f
+	lines := []string{long}
+	if o.SLI.Kind.CountsEvents() && g.MinShortWindowBadEvents > 0 {
+		// A short window too thin to tell: had the burn gone on at the long
+		// window's error ratio, it would hold fewer than
+		// MinShortWindowBadEvents bad events, so finding none there says
+		// little. The long window decides alone.
+		short = "(" + short + "\n    or on () " + series(o, MetricEvents, w.Short) + " * " + seconds(w.Short) +
+			" * on () " + series(o, MetricBadEvents, w.Long) + " / on () " + series(o, MetricEvents, w.Long) +
+			" < " + slo.FormatFloat(g.MinShortWindowBadEvents) + ")"
+	}
+	lines = append(lines, "and on () "+short)
+	if o.SLI.Kind.CountsEvents() && g.MinBadEventsPerHour > 0 {
+		lines = append(lines, "and on () "+series(o, MetricBadEvents, w.Long)+" * 3600 >= "+slo.FormatFloat(g.MinBadEventsPerHour*scale))
+	}
+	return "(\n  " + strings.Join(lines, "\n  ") + "\n)"
+}
+
+// burnExpr is the expression of a burn-rate alert named alert for team
+// with severity sev: any window pair fires it; once it fires (its ALERTS
+// series says so), any pair at Hysteresis times the thresholds keeps it.
+func burnExpr(o slo.Objective, alert string, team slo.Team, sev slo.Severity, ws []slo.BurnWindow, g slo.Guard) string {
+	fire := make([]string, len(ws))
+	stay := make([]string, len(ws))
+	for i, w := range ws {
+		fire[i] = burnCondition(o, w, g, 1)
+		stay[i] = burnCondition(o, w, g, Hysteresis)
+	}
+	firing := fmt.Sprintf(`ALERTS{alertname=%q,alertstate="firing",severity=%q,cx_team=%q,cx_objective=%q,cx_objective_namespace=%q}`,
+		alert, string(sev), team.Name, o.Name, o.Namespace)
+	return strings.Join(fire, "\nor\n") + "\nor\n(\n" + indent(strings.Join(stay, "\nor\n")) + "\n) and on () " + firing
+}
+
+func indent(s string) string { return "  " + strings.ReplaceAll(s, "\n", "\n  ") }
+
+func seconds(d time.Duration) string { return slo.FormatFloat(d.Seconds()) }

@@ -1,0 +1,55 @@
+// Package rules turns the model of an objective into the PrometheusRule spec
+// that Prometheus evaluates: recording rules that compose every window from
+// a short read of the raw series, multi-window, multi-burn-rate alerts for
+// the owning team, notices for stakeholder teams, and series that describe
+// the objective's state for dashboards and for the controller's status.
+// Values in, values out: nothing here talks to Kubernetes or Prometheus.
+package rules
+
+// Recorded series. Each carries cx_objective and cx_objective_namespace;
+// the rates, burn rates and SLI also carry cx_window. docs/design.md lists
+// them for people.
+const (
+	// MetricBadEvents is the rate of bad events per second over cx_window
+	// (for availability and score SLIs: the share of time that is bad).
+	MetricBadEvents = "cx:bad_events:rate"
+	// MetricEvents is the rate of all events per second over cx_window
+	// (1 for availability and score SLIs, whose events are seconds).
+	MetricEvents = "cx:events:rate"
+	// MetricBurnRate is the error ratio over cx_window divided by the error
+	// budget: 1 spends the budget exactly over the objective's window.
+	MetricBurnRate = "cx:burn_rate"
+	// MetricSLI is the share of good events over the objective's window.
+	MetricSLI = "cx:sli"
+	// MetricBudgetRemaining is the share of the error budget left over the
+	// objective's window: 1 untouched, 0 spent, negative overspent.
+	MetricBudgetRemaining = "cx:error_budget_remaining"
+	// MetricInfo is always 1 and describes the objective in its labels:
+	// cx_team, cx_team_namespace, cx_journey, cx_sli, target and window.
+	MetricInfo = "cx:objective_info"
+)
+
+// Labels of recorded series that alerts do not carry.
+const (
+	// LabelWindow is the window a rate or burn rate covers, e.g. 5m, 30d.
+	LabelWindow = "cx_window"
+	// LabelTeamNamespace, on MetricInfo, is the owning team's namespace.
+	LabelTeamNamespace = "cx_team_namespace"
+	// LabelTarget, on MetricInfo, is the target in percent, e.g. 99.9.
+	LabelTarget = "target"
+	// LabelObjectiveWindow, on MetricInfo, is the objective's window.
+	LabelObjectiveWindow = "window"
+)
+
+// Alert names.
+const (
+	// AlertBurn fires with severity page or ticket for the owning team when
+	// the error budget burns too fast over a long and a short window.
+	AlertBurn = "CXErrorBudgetBurn"
+	// AlertNotice fires with severity notice for each stakeholder team while
+	// the owner is paged (or ticketed, for objectives that do not page).
+	AlertNotice = "CXErrorBudgetBurnNotice"
+	// AlertExhaustion fires with severity ticket when, at the last day's
+	// burn rate, the budget left runs out within a quarter of the window.
+	AlertExhaustion = "CXErrorBudgetExhaustion"
+)
