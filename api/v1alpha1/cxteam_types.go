@@ -135,8 +135,8 @@ type Channel struct {
 	// slack sends to a Slack incoming webhook.
 	// +optional
 	Slack *SlackChannel `json:"slack,omitempty"`
-	// msteams sends to a Microsoft Teams incoming webhook. Needs
-	// Alertmanager 0.26 or newer.
+	// msteams sends to a Microsoft Teams Workflows webhook (Alertmanager's
+	// msteamsv2 integration). Needs Alertmanager 0.28 or newer.
 	// +optional
 	MSTeams *MSTeamsChannel `json:"msteams,omitempty"`
 	// email sends mail through an SMTP smarthost.
@@ -162,10 +162,10 @@ type SlackChannel struct {
 	Channel string `json:"channel,omitempty"`
 }
 
-// MSTeamsChannel is a Microsoft Teams incoming webhook.
+// MSTeamsChannel is a Microsoft Teams Workflows webhook.
 type MSTeamsChannel struct {
 	// webhookURL is a reference to the key of a Secret, in the team's
-	// namespace, that holds the incoming webhook URL.
+	// namespace, that holds the Workflows webhook URL.
 	// +required
 	WebhookURL corev1.SecretKeySelector `json:"webhookURL"`
 }
@@ -183,7 +183,8 @@ type EmailChannel struct {
 	// +kubebuilder:validation:MaxLength=254
 	From string `json:"from,omitempty"`
 	// smarthost is the SMTP server as host:port. Defaults to Alertmanager's
-	// global setting.
+	// global setting; prometheus-operator skips the team's whole
+	// AlertmanagerConfig when neither sets it (and likewise for from).
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:Pattern=`^[^:\s]+:[0-9]+$`
