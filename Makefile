@@ -124,9 +124,9 @@ undeploy: $(KUBECTL) ## Remove the manager from the cluster of the current kubec
 ##@ Dependencies
 
 .PHONY: envtest
-envtest: $(KUBE_APISERVER) ## Build kube-apiserver, etcd and kubectl for the local control plane into ./bin.
+envtest: $(KUBE_APISERVER) $(ENVTEST_ASSETS)/kube-controller-manager ## Build kube-apiserver, etcd, kube-controller-manager (its garbage collector runs in the tests) and kubectl for the local control plane into ./bin.
 
-$(KUBE_APISERVER):
+$(KUBE_APISERVER) $(ENVTEST_ASSETS)/kube-controller-manager:
 	hack/build-k8s.sh $(ENVTEST_ASSETS) $(K8S_VERSION) $(ETCD_VERSION)
 
 $(ENVTEST_ASSETS)/kubectl: $(KUBE_APISERVER)

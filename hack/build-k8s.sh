@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver and kubectl of one Kubernetes version from the Go module
-# proxy, and etcd of one etcd version, into a folder that envtest can use as
-# KUBEBUILDER_ASSETS. setup-envtest downloads release binaries from the
+# Builds kube-apiserver, kubectl and kube-controller-manager of one Kubernetes
+# version from the Go module proxy, and etcd of one etcd version, into a folder
+# that envtest can use as KUBEBUILDER_ASSETS (kube-controller-manager runs the
+# garbage collector for tests that need owner references honoured, see
+# test/utils/gc.go). setup-envtest downloads release binaries from the
 # internet, which these machines cannot reach; the module proxy they can.
 #
 # Usage: hack/build-k8s.sh DEST_DIR K8S_VERSION ETCD_VERSION
 #
 # Built binaries are kept in a cache outside the clone, keyed by version,
-# so that a fresh clone links them in seconds instead of rebuilding.
+# so that a fresh clone links them in seconds instead of rebuilding. Only the
+# binaries missing from the cache are built, so an older cache gains a newly
+# added binary without rebuilding the others.
 set -euo pipefail
 
 dest=${1:?destination folder}
@@ -19,7 +23,9 @@ etcd_cache=$cache/etcd-$etcd
 mkdir -p "$dest" "$k8s_cache" "$etcd_cache"
 
 staging_minor=${k8s#v1.}   # 37.2 -> staging modules are v0.37.2
+k8s_bins=(kube-apiserver kubectl kube-controller-manager)
 
+# build_k8s BIN... builds the named k8s.io/kubernetes/cmd/BIN into the cache.
 build_k8s() {
   local src=$k8s_cache/src
   rm -rf "$src" && mkdir -p "$src"
@@ -45,6 +51,7 @@ package tools
 
 import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
 	_ "k8s.io/kubernetes/cmd/kubectl"
 )
 GO
@@ -52,8 +59,13 @@ GO
   local ld="-s -w -X k8s.io/component-base/version.gitVersion=$k8s"
   ld="$ld -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${staging_minor%%.*}"
   ld="$ld -X k8s.io/client-go/pkg/version.gitVersion=$k8s"
-  go build -tags tools -trimpath -ldflags "$ld" -o "$k8s_cache/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
-  go build -tags tools -trimpath -ldflags "$ld" -o "$k8s_cache/kubectl" k8s.io/kubernetes/cmd/kubectl
+  local bin
+  for bin in "$@"; do
+    # Build to a temporary name so that an interrupted build never leaves a
+    # truncated binary that the next run would take as cached.
+    go build -tags tools -trimpath -ldflags "$ld" -o "$k8s_cache/$bin.tmp" "k8s.io/kubernetes/cmd/$bin"
+    mv -f "$k8s_cache/$bin.tmp" "$k8s_cache/$bin"
+  done
 }
 
 build_etcd() {
@@ -82,14 +94,20 @@ GO
   go build -trimpath -ldflags "-s -w" -o "$etcd_cache/etcd" .
 }
 
-if [ ! -x "$k8s_cache/kube-apiserver" ] || [ ! -x "$k8s_cache/kubectl" ]; then
-  echo "building kube-apiserver and kubectl $k8s from the Go module proxy (minutes, once)" >&2
-  (build_k8s)
+missing=()
+for bin in "${k8s_bins[@]}"; do
+  [ -x "$k8s_cache/$bin" ] || missing+=("$bin")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "building ${missing[*]} $k8s from the Go module proxy (minutes, once)" >&2
+  (build_k8s "${missing[@]}")
 fi
 if [ ! -x "$etcd_cache/etcd" ]; then
   echo "building etcd $etcd from the Go module proxy (once)" >&2
   (build_etcd)
 fi
-for f in "$k8s_cache/kube-apiserver" "$k8s_cache/kubectl" "$etcd_cache/etcd"; do
+# kube-apiserver last: the Makefile takes it as the sign that the folder is
+# complete.
+for f in "$etcd_cache/etcd" "$k8s_cache/kubectl" "$k8s_cache/kube-controller-manager" "$k8s_cache/kube-apiserver"; do
   cp -f "$f" "$dest/"
 done

@@ -37,6 +37,10 @@ const (
 	// owner team lives in another namespace that does not allow the
 	// objective's namespace in spec.allowedNamespaces.
 	ReasonOwnerNotPermitted = "OwnerNotPermitted"
+	// ReasonNameConflict is set on Ready=False and Stalled=True when an
+	// object of the name the controller would generate exists and belongs
+	// to something else; the controller leaves it alone.
+	ReasonNameConflict = "NameConflict"
 	// ReasonApplyFailed is set on Ready=False when writing a generated object
 	// to the API server failed; the controller retries with back-off.
 	ReasonApplyFailed = "ApplyFailed"

@@ -4,19 +4,26 @@ package main
 
 import (
 	"crypto/tls"
+	"errors"
 	"flag"
+	"fmt"
+	"maps"
 	"os"
+	"strings"
 
 	// Load every client auth plugin (OIDC, exec, ...) for out-of-cluster runs.
 	_ "k8s.io/client-go/plugin/pkg/client/auth"
 
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/cxops/cx-operator/internal/controller"
+	"github.com/cxops/cx-operator/internal/desired"
 	"github.com/cxops/cx-operator/internal/scheme"
 )
 
@@ -27,10 +34,15 @@ type options struct {
 	probeAddr            string
 	leaderElect          bool
 	leaderElectNamespace string
+	ruleLabels           labelsFlag
+	configLabels         labelsFlag
 }
 
 func main() {
-	var o options
+	o := options{
+		ruleLabels:   labelsFlag(maps.Clone(desired.DefaultSelectorLabels)),
+		configLabels: labelsFlag(maps.Clone(desired.DefaultSelectorLabels)),
+	}
 	flag.StringVar(&o.metricsAddr, "metrics-bind-address", "0",
 		"Address of the metrics endpoint, e.g. :8443 (HTTPS) or :8080 (HTTP with --metrics-secure=false); 0 turns it off.")
 	flag.BoolVar(&o.secureMetrics, "metrics-secure", true,
@@ -39,14 +51,18 @@ func main() {
 	flag.BoolVar(&o.leaderElect, "leader-elect", true,
 		"Elect a leader, so that only one replica reconciles at a time.")
 	flag.StringVar(&o.leaderElectNamespace, "leader-election-namespace", "",
-		"Namespace of the leader election Lease; defaults to the manager's own namespace.")
+		"Namespace of the leader election Lease; defaults to the manager's own namespace (needed outside a cluster).")
+	flag.Var(&o.ruleLabels, "rule-labels",
+		"Labels put on every generated PrometheusRule, for a Prometheus ruleSelector, as key=value,...")
+	flag.Var(&o.configLabels, "alertmanager-config-labels",
+		"Labels put on every generated AlertmanagerConfig, for an Alertmanager alertmanagerConfigSelector, as key=value,...")
 	zapOpts := zap.Options{Development: false}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 
 	if err := run(o, scheme.New()); err != nil {
-		ctrl.Log.Error(err, "manager stopped")
+		ctrl.Log.Error(err, "Manager stopped")
 		os.Exit(1)
 	}
 }
@@ -62,7 +78,11 @@ func run(o options, scheme *runtime.Scheme) error {
 	if o.secureMetrics {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return fmt.Errorf("reading the kubeconfig: %w", err)
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme,
 		Metrics:                 metricsOpts,
 		HealthProbeBindAddress:  o.probeAddr,
@@ -71,13 +91,49 @@ func run(o options, scheme *runtime.Scheme) error {
 		LeaderElectionNamespace: o.leaderElectNamespace,
 	})
 	if err != nil {
+		return fmt.Errorf("creating the manager: %w", err)
+	}
+	ctx := ctrl.SetupSignalHandler()
+	if err := controller.Setup(ctx, mgr, controller.Config{
+		Options: desired.Options{RuleLabels: o.ruleLabels, ConfigLabels: o.configLabels},
+	}); err != nil {
 		return err
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
-		return err
+		return fmt.Errorf("adding the health check: %w", err)
 	}
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
-		return err
+		return fmt.Errorf("adding the readiness check: %w", err)
 	}
-	return mgr.Start(ctrl.SetupSignalHandler())
+	return mgr.Start(ctx)
+}
+
+// labelsFlag is a flag of Kubernetes labels as key=value,key=value.
+type labelsFlag map[string]string
+
+func (l *labelsFlag) String() string {
+	parts := make([]string, 0, len(*l))
+	for k, v := range *l {
+		parts = append(parts, k+"="+v)
+	}
+	return strings.Join(parts, ",")
+}
+
+func (l *labelsFlag) Set(s string) error {
+	out := map[string]string{}
+	for _, kv := range strings.Split(s, ",") {
+		if kv = strings.TrimSpace(kv); kv == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return fmt.Errorf("%q is not key=value", kv)
+		}
+		if msgs := append(validation.IsQualifiedName(k), validation.IsValidLabelValue(v)...); len(msgs) > 0 {
+			return errors.New(kv + ": " + strings.Join(msgs, "; "))
+		}
+		out[k] = v
+	}
+	*l = out
+	return nil
 }
