@@ -36,6 +36,9 @@ type options struct {
 	leaderElectNamespace string
 	ruleLabels           labelsFlag
 	configLabels         labelsFlag
+	concurrency          int
+	qps                  float64
+	burst                int
 }
 
 func main() {
@@ -56,6 +59,10 @@ func main() {
 		"Labels put on every generated PrometheusRule, for a Prometheus ruleSelector, as key=value,...")
 	flag.Var(&o.configLabels, "alertmanager-config-labels",
 		"Labels put on every generated AlertmanagerConfig, for an Alertmanager alertmanagerConfigSelector, as key=value,...")
+	flag.IntVar(&o.concurrency, "concurrency", controller.DefaultConcurrency,
+		"How many CXObjectives, and how many CXTeams, are reconciled in parallel.")
+	flag.Float64Var(&o.qps, "kube-api-qps", 200, "Queries per second to the Kubernetes API server, on average.")
+	flag.IntVar(&o.burst, "kube-api-burst", 400, "Queries to the Kubernetes API server in a burst.")
 	zapOpts := zap.Options{Development: false}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -82,8 +89,10 @@ func run(o options, scheme *runtime.Scheme) error {
 	if err != nil {
 		return fmt.Errorf("reading the kubeconfig: %w", err)
 	}
+	cfg.QPS, cfg.Burst = float32(o.qps), o.burst
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme,
+		Cache:                   controller.CacheOptions(),
 		Metrics:                 metricsOpts,
 		HealthProbeBindAddress:  o.probeAddr,
 		LeaderElection:          o.leaderElect,
@@ -95,7 +104,8 @@ func run(o options, scheme *runtime.Scheme) error {
 	}
 	ctx := ctrl.SetupSignalHandler()
 	if err := controller.Setup(ctx, mgr, controller.Config{
-		Options: desired.Options{RuleLabels: o.ruleLabels, ConfigLabels: o.configLabels},
+		Options:     desired.Options{RuleLabels: o.ruleLabels, ConfigLabels: o.configLabels},
+		Concurrency: o.concurrency,
 	}); err != nil {
 		return err
 	}

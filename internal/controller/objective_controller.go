@@ -11,6 +11,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -114,7 +115,7 @@ func (r *ObjectiveReconciler) lookupTeam(ctx context.Context) desired.TeamLookup
 // SetupWithManager registers the indexes and the watches: the objective,
 // its PrometheusRule (a hand edit or a deletion is repaired) and the teams
 // it names (a team that appears or changes reconciles its objectives).
-func (r *ObjectiveReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
+func (r *ObjectiveReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, concurrency int) error {
 	idx := mgr.GetFieldIndexer()
 	if err := idx.IndexField(ctx, &cxv1alpha1.CXObjective{}, indexOwner, func(o client.Object) []string {
 		return []string{desired.OwnerKey(o.(*cxv1alpha1.CXObjective))}
@@ -128,6 +129,7 @@ func (r *ObjectiveReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Man
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("cxobjective").
+		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		For(&cxv1alpha1.CXObjective{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Owns(&monitoringv1.PrometheusRule{}).
 		Watches(&cxv1alpha1.CXTeam{}, handler.EnqueueRequestsFromMapFunc(r.objectivesOfTeam)).

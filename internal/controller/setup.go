@@ -9,6 +9,7 @@ import (
 	"fmt"
 
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 
 	"github.com/cxops/cx-operator/internal/desired"
 )
@@ -17,6 +18,20 @@ import (
 type Config struct {
 	// Options shape the generated objects.
 	Options desired.Options
+	// Concurrency is how many objectives, and how many teams, are
+	// reconciled at once. 0 means DefaultConcurrency.
+	Concurrency int
+}
+
+// DefaultConcurrency is the default number of parallel reconciles per kind:
+// a reconcile mostly waits for the API server.
+const DefaultConcurrency = 8
+
+// CacheOptions are the manager's cache settings: the generated objects carry
+// large managed fields from server-side apply, which the controllers never
+// read, so the cache drops them.
+func CacheOptions() cache.Options {
+	return cache.Options{DefaultTransform: cache.TransformStripManagedFields()}
 }
 
 // Setup registers both reconcilers and the metrics with the manager.
@@ -28,7 +43,11 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 		Options:  cfg.Options,
 		Metrics:  metrics,
 	}
-	if err := objectives.SetupWithManager(ctx, mgr); err != nil {
+	concurrency := cfg.Concurrency
+	if concurrency <= 0 {
+		concurrency = DefaultConcurrency
+	}
+	if err := objectives.SetupWithManager(ctx, mgr, concurrency); err != nil {
 		return fmt.Errorf("setting up the CXObjective controller: %w", err)
 	}
 	teams := &TeamReconciler{
@@ -37,7 +56,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 		Options:  cfg.Options,
 		Metrics:  metrics,
 	}
-	if err := teams.SetupWithManager(mgr); err != nil {
+	if err := teams.SetupWithManager(mgr, concurrency); err != nil {
 		return fmt.Errorf("setting up the CXTeam controller: %w", err)
 	}
 	return nil

@@ -75,6 +75,7 @@ var _ = BeforeSuite(func() {
 	metricsAddr = addr
 	mgr, err := ctrl.NewManager(managerConfig, ctrl.Options{
 		Scheme:                 utils.Scheme(),
+		Cache:                  controller.CacheOptions(),
 		Metrics:                metricsserver.Options{BindAddress: metricsAddr},
 		HealthProbeBindAddress: "0",
 	})

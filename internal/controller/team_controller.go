@@ -10,6 +10,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -100,9 +101,10 @@ func (r *TeamReconciler) countObjectives(ctx context.Context, team *cxv1alpha1.C
 // SetupWithManager watches the team, its AlertmanagerConfig (a hand edit or
 // a deletion is repaired) and the objectives that name it as owner, whose
 // number the status shows. The objective reconciler registers the index.
-func (r *TeamReconciler) SetupWithManager(mgr ctrl.Manager) error {
+func (r *TeamReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("cxteam").
+		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		For(&cxv1alpha1.CXTeam{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Owns(&monitoringv1alpha1.AlertmanagerConfig{}).
 		Watches(&cxv1alpha1.CXObjective{}, handler.EnqueueRequestsFromMapFunc(ownerOf),
