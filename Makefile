@@ -11,6 +11,10 @@ ETCD_VERSION ?= v3.6.16
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 GOLANGCI_LINT_VERSION ?= v2.15.0
 PROMETHEUS_OPERATOR_VERSION ?= v0.93.1
+# Prometheus 3.16 is the module version v0.316.0; the same engine as the
+# github.com/prometheus/prometheus library the tests evaluate rules with.
+PROMETHEUS_VERSION ?= v0.316.0
+ALERTMANAGER_VERSION ?= v0.34.2
 
 SHELL := /usr/bin/env bash -o pipefail
 .SHELLFLAGS := -ec
@@ -73,7 +77,7 @@ verify: manifests generate prometheus-operator-crds fmt ## Regenerate everything
 	fi
 
 .PHONY: test
-test: manifests generate vet envtest ## Run unit and envtest tests (the README's test command).
+test: manifests generate vet envtest stack ## Run unit and envtest tests (the README's test command).
 	go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: test-unit
@@ -136,6 +140,14 @@ $(CONTROLLER_GEN):
 
 $(GOLANGCI_LINT):
 	hack/gotool.sh $(LOCALBIN) $(notdir $@) github.com/golangci/golangci-lint/v2/cmd/golangci-lint $(GOLANGCI_LINT_VERSION)
+
+STACK := $(LOCALBIN)/prometheus-operator
+
+.PHONY: stack
+stack: $(STACK) ## Build prometheus-operator, Prometheus (and promtool) and Alertmanager (and amtool) into ./bin, for the end-to-end stack.
+
+$(STACK):
+	hack/build-stack.sh $(LOCALBIN) $(PROMETHEUS_OPERATOR_VERSION) $(PROMETHEUS_VERSION) $(ALERTMANAGER_VERSION)
 
 .PHONY: prometheus-operator-crds
 prometheus-operator-crds: ## Copy the prometheus-operator CRDs the tests install from its Go module into test/crds.

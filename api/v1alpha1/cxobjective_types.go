@@ -411,7 +411,10 @@ type BudgetStatus struct {
 	// +listType=set
 	Firing []string `json:"firing,omitempty"`
 
-	// readAt is when these figures were read from Prometheus.
+	// readAt is when these figures were read from Prometheus. They are
+	// read every period but written only when one changes at the precision
+	// shown, so readAt says since when they stand; the BudgetKnown
+	// condition says whether they are current.
 	// +optional
 	ReadAt *metav1.Time `json:"readAt,omitempty"`
 }

@@ -326,7 +326,7 @@ type CXTeamStatus struct {
 // +kubebuilder:printcolumn:name="Channels",type=integer,JSONPath=`.status.channels`
 // +kubebuilder:printcolumn:name="Objectives",type=integer,JSONPath=`.status.objectives`
 // +kubebuilder:printcolumn:name="Breaching",type=integer,JSONPath=`.status.breaching`
-// +kubebuilder:printcolumn:name="Lowest budget",type=string,JSONPath=`.status.lowestBudgetRemaining`,priority=1
+// +kubebuilder:printcolumn:name="Lowest budget",type=string,JSONPath=`.status.lowestBudgetRemaining`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type CXTeam struct {

@@ -10,10 +10,14 @@ import (
 	"maps"
 	"os"
 	"strings"
+	"time"
 
 	// Load every client auth plugin (OIDC, exec, ...) for out-of-cluster runs.
 	_ "k8s.io/client-go/plugin/pkg/client/auth"
 
+	"github.com/prometheus/client_golang/api"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/config"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -39,6 +43,40 @@ type options struct {
 	concurrency          int
 	qps                  float64
 	burst                int
+	prometheus           prometheusFlags
+	budgetPeriod         time.Duration
+	budgetConcurrency    int
+}
+
+// prometheusFlags say where and how the manager reads error budgets.
+type prometheusFlags struct {
+	url                string
+	bearerTokenFile    string
+	caFile             string
+	certFile           string
+	keyFile            string
+	insecureSkipVerify bool
+}
+
+// querier returns the Prometheus API client, or nil without a URL.
+func (p prometheusFlags) querier() (controller.Querier, error) {
+	if p.url == "" {
+		return nil, nil
+	}
+	rt, err := config.NewRoundTripperFromConfig(config.HTTPClientConfig{
+		BearerTokenFile: p.bearerTokenFile,
+		TLSConfig: config.TLSConfig{
+			CAFile: p.caFile, CertFile: p.certFile, KeyFile: p.keyFile, InsecureSkipVerify: p.insecureSkipVerify,
+		},
+	}, "cx-operator")
+	if err != nil {
+		return nil, fmt.Errorf("configuring the Prometheus client: %w", err)
+	}
+	client, err := api.NewClient(api.Config{Address: p.url, RoundTripper: rt})
+	if err != nil {
+		return nil, fmt.Errorf("configuring the Prometheus client for %s: %w", p.url, err)
+	}
+	return promv1.NewAPI(client), nil
 }
 
 func main() {
@@ -63,6 +101,16 @@ func main() {
 		"How many CXObjectives, and how many CXTeams, are reconciled in parallel.")
 	flag.Float64Var(&o.qps, "kube-api-qps", 200, "Queries per second to the Kubernetes API server, on average.")
 	flag.IntVar(&o.burst, "kube-api-burst", 400, "Queries to the Kubernetes API server in a burst.")
+	flag.StringVar(&o.prometheus.url, "prometheus-url", "",
+		"Base URL of the Prometheus (or Thanos Query, Mimir) HTTP API to read error budgets from, e.g. http://prometheus-operated.monitoring:9090. Empty: status shows no figures.")
+	flag.StringVar(&o.prometheus.bearerTokenFile, "prometheus-bearer-token-file", "", "File with a bearer token for the Prometheus API.")
+	flag.StringVar(&o.prometheus.caFile, "prometheus-ca-file", "", "CA certificate file to verify the Prometheus API's TLS certificate.")
+	flag.StringVar(&o.prometheus.certFile, "prometheus-cert-file", "", "Client certificate file for TLS to the Prometheus API.")
+	flag.StringVar(&o.prometheus.keyFile, "prometheus-key-file", "", "Client key file for TLS to the Prometheus API.")
+	flag.BoolVar(&o.prometheus.insecureSkipVerify, "prometheus-insecure-skip-verify", false, "Do not verify the Prometheus API's TLS certificate.")
+	flag.DurationVar(&o.budgetPeriod, "budget-refresh-interval", controller.DefaultBudgetPeriod,
+		"How often each objective's error budget is read from Prometheus; the namespaces are spread over the interval.")
+	flag.IntVar(&o.budgetConcurrency, "budget-query-concurrency", 4, "How many Prometheus queries run at once.")
 	zapOpts := zap.Options{Development: false}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -102,10 +150,17 @@ func run(o options, scheme *runtime.Scheme) error {
 	if err != nil {
 		return fmt.Errorf("creating the manager: %w", err)
 	}
+	prom, err := o.prometheus.querier()
+	if err != nil {
+		return err
+	}
 	ctx := ctrl.SetupSignalHandler()
 	if err := controller.Setup(ctx, mgr, controller.Config{
-		Options:     desired.Options{RuleLabels: o.ruleLabels, ConfigLabels: o.configLabels},
-		Concurrency: o.concurrency,
+		Options:           desired.Options{RuleLabels: o.ruleLabels, ConfigLabels: o.configLabels},
+		Concurrency:       o.concurrency,
+		Prometheus:        prom,
+		BudgetPeriod:      o.budgetPeriod,
+		BudgetConcurrency: o.budgetConcurrency,
 	}); err != nil {
 		return err
 	}

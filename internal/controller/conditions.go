@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -111,7 +112,8 @@ type statusObject interface {
 
 // finish records an outcome on obj in memory: the conditions, the observed
 // generation when the outcome is final, the metrics and the event; then
-// patches the status once, against before.
+// writes the status once, with server-side apply of the fields the
+// reconciler owns, unless nothing changed.
 func finish(ctx context.Context, c client.Client, rec recorder.EventRecorder, m *Metrics, kind string, start time.Time,
 	obj, before statusObject, o outcome) (ctrl.Result, error) {
 	conds := obj.GetConditions()
@@ -122,8 +124,10 @@ func finish(ctx context.Context, c client.Client, rec recorder.EventRecorder, m 
 	}
 	m.observe(kind, start, o)
 	emitEvent(rec, obj, before.GetConditions(), obj.GetConditions(), o)
-	if err := c.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil {
-		return ctrl.Result{}, fmt.Errorf("patching the status of %s %s: %w", kind, client.ObjectKeyFromObject(obj), err)
+	if !equality.Semantic.DeepEqual(before, obj) {
+		if err := applyStatus(ctx, c, obj, reconcilerFields); err != nil {
+			return ctrl.Result{}, err
+		}
 	}
 	return ctrl.Result{}, o.err
 }

@@ -132,7 +132,10 @@ func (r *ObjectiveReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Man
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		For(&cxv1alpha1.CXObjective{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Owns(&monitoringv1.PrometheusRule{}).
-		Watches(&cxv1alpha1.CXTeam{}, handler.EnqueueRequestsFromMapFunc(r.objectivesOfTeam)).
+		// Only a team's spec (and its coming and going) changes rules; its
+		// status changes every time the budget reader writes it.
+		Watches(&cxv1alpha1.CXTeam{}, handler.EnqueueRequestsFromMapFunc(r.objectivesOfTeam),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Complete(r)
 }
 

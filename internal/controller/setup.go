@@ -7,6 +7,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -21,7 +22,16 @@ type Config struct {
 	// Concurrency is how many objectives, and how many teams, are
 	// reconciled at once. 0 means DefaultConcurrency.
 	Concurrency int
+	// Prometheus is where error budgets are read; nil when not configured.
+	Prometheus Querier
+	// BudgetPeriod is how often each objective's figures are read.
+	BudgetPeriod time.Duration
+	// BudgetConcurrency is how many queries run at once.
+	BudgetConcurrency int
 }
+
+// DefaultBudgetPeriod is how often error budgets are read by default.
+const DefaultBudgetPeriod = time.Minute
 
 // DefaultConcurrency is the default number of parallel reconciles per kind:
 // a reconcile mostly waits for the API server.
@@ -58,6 +68,20 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 	}
 	if err := teams.SetupWithManager(mgr, concurrency); err != nil {
 		return fmt.Errorf("setting up the CXTeam controller: %w", err)
+	}
+	period := cfg.BudgetPeriod
+	if period <= 0 {
+		period = DefaultBudgetPeriod
+	}
+	reader := &BudgetReader{
+		Client:      mgr.GetClient(),
+		Prometheus:  cfg.Prometheus,
+		Period:      period,
+		Concurrency: max(1, cfg.BudgetConcurrency),
+		Timeout:     min(period/2, 30*time.Second),
+	}
+	if err := mgr.Add(reader); err != nil {
+		return fmt.Errorf("adding the budget reader: %w", err)
 	}
 	return nil
 }

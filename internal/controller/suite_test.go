@@ -9,6 +9,8 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/prometheus/client_golang/api"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -22,6 +24,7 @@ import (
 	"github.com/cxops/cx-operator/internal/controller"
 	"github.com/cxops/cx-operator/internal/desired"
 	"github.com/cxops/cx-operator/test/utils"
+	"github.com/cxops/cx-operator/test/utils/fakeprom"
 )
 
 // The controllers run in a manager in this suite, against the real
@@ -38,9 +41,11 @@ var (
 	// kubeconfigPath is a system:masters kubeconfig, for kubectl.
 	kubeconfigPath string
 	metricsAddr    string
-	ctx            context.Context
-	cancel         context.CancelFunc
-	stopGC         func() error
+	// prom is the fake Prometheus the manager reads error budgets from.
+	prom   *fakeprom.Server
+	ctx    context.Context
+	cancel context.CancelFunc
+	stopGC func() error
 )
 
 func TestControllers(t *testing.T) {
@@ -80,7 +85,15 @@ var _ = BeforeSuite(func() {
 		HealthProbeBindAddress: "0",
 	})
 	Expect(err).NotTo(HaveOccurred())
-	Expect(controller.Setup(ctx, mgr, controller.Config{Options: desired.DefaultOptions()})).To(Succeed())
+	prom = fakeprom.Start()
+	promClient, err := api.NewClient(api.Config{Address: prom.URL()})
+	Expect(err).NotTo(HaveOccurred())
+	Expect(controller.Setup(ctx, mgr, controller.Config{
+		Options:           desired.DefaultOptions(),
+		Prometheus:        promv1.NewAPI(promClient),
+		BudgetPeriod:      budgetPeriod,
+		BudgetConcurrency: 4,
+	})).To(Succeed())
 	go func() {
 		defer GinkgoRecover()
 		Expect(mgr.Start(ctx)).To(Succeed())
@@ -90,6 +103,9 @@ var _ = BeforeSuite(func() {
 var _ = AfterSuite(func() {
 	if cancel != nil {
 		cancel()
+	}
+	if prom != nil {
+		prom.Close()
 	}
 	if stopGC != nil {
 		Expect(stopGC()).To(Succeed())
@@ -125,4 +141,6 @@ func managerIdentity() *rest.Config {
 const (
 	timeout  = 20 * time.Second
 	interval = 100 * time.Millisecond
+	// budgetPeriod is how often the suite's manager reads budgets.
+	budgetPeriod = time.Second
 )

@@ -151,11 +151,19 @@ func (o Objective) AlertWindows() []time.Duration {
 	return sortedDurations(set)
 }
 
+// StatusBurnWindow is the window of the burn rate that status shows.
+const StatusBurnWindow = time.Hour
+
 // StateWindows returns the windows whose burn rates are recorded for alerts,
 // dashboards and status: every alert window and the objective's window,
 // ascending.
 func (o Objective) StateWindows() []time.Duration {
 	set := map[time.Duration]bool{o.Window: true}
+	// The burn rate over the last hour is shown by `kubectl get`, whatever
+	// the alert windows are.
+	if StatusBurnWindow <= o.Window {
+		set[StatusBurnWindow] = true
+	}
 	for _, w := range o.AlertWindows() {
 		set[w] = true
 	}

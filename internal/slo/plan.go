@@ -44,7 +44,7 @@ func (p WindowPlan) Base() bool { return len(p.Terms) == 0 }
 func (o Objective) Plan() []WindowPlan {
 	base := o.BaseWindow()
 	wanted := map[time.Duration]bool{o.Window: true}
-	for _, w := range o.AlertWindows() {
+	for _, w := range o.StateWindows() {
 		wanted[w] = true
 	}
 	return planWindows(base, sortedDurations(wanted))

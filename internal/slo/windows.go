@@ -117,6 +117,29 @@ func FormatDuration(d time.Duration) string {
 	return b.String()
 }
 
+// ParseWindowLabel reads a duration written by FormatDuration, such as the
+// cx_window label of a recorded series: 30d, 5h36m, 2d19h10m.
+func ParseWindowLabel(s string) (time.Duration, error) {
+	var total time.Duration
+	rest := s
+	for rest != "" {
+		i := strings.IndexAny(rest, "dhm")
+		if i <= 0 {
+			return 0, fmt.Errorf("%q is not a window such as 5m, 1h or 2d19h10m", s)
+		}
+		n, err := strconv.Atoi(rest[:i])
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("%q is not a window such as 5m, 1h or 2d19h10m", s)
+		}
+		total += time.Duration(n) * map[byte]time.Duration{'d': day, 'h': time.Hour, 'm': time.Minute}[rest[i]]
+		rest = rest[i+1:]
+	}
+	if total <= 0 {
+		return 0, fmt.Errorf("%q is not a window such as 5m, 1h or 2d19h10m", s)
+	}
+	return total, nil
+}
+
 // DescribeWindow names an objective window in words for alert summaries:
 // "this month's" for 30 days, "this week's" for 7, else "this 28-day".
 func DescribeWindow(window time.Duration) string {
