@@ -120,19 +120,26 @@ func burnCondition(o slo.Objective, w slo.BurnWindow, g slo.Guard, scale float64
 	return "(\n  " + strings.Join(lines, "\n  ") + "\n)"
 }
 
-// burnExpr is the expression of a burn-rate alert named alert for team
-// with severity sev: any window pair fires it; once it fires (its ALERTS
-// series says so), any pair at Hysteresis times the thresholds keeps it.
-func burnExpr(o slo.Objective, alert string, team slo.Team, sev slo.Severity, ws []slo.BurnWindow, g slo.Guard) string {
-	fire := make([]string, len(ws))
-	stay := make([]string, len(ws))
-	for i, w := range ws {
-		fire[i] = burnCondition(o, w, g, 1)
-		stay[i] = burnCondition(o, w, g, Hysteresis)
-	}
-	firing := fmt.Sprintf(`ALERTS{alertname=%q,alertstate="firing",severity=%q,cx_team=%q,cx_objective=%q,cx_objective_namespace=%q}`,
-		alert, string(sev), team.Name, o.Name, o.Namespace)
-	return strings.Join(fire, "\nor\n") + "\nor\n(\n" + indent(strings.Join(stay, "\nor\n")) + "\n) and on () " + firing
+// latchExpr is the expression of a window pair's latch: the pair's
+// condition at full thresholds sets it, and once set (its own series at the
+// previous evaluation) the condition at Hysteresis times the thresholds
+// holds it. Its value is the long window's burn rate.
+func latchExpr(o slo.Objective, sev slo.Severity, w slo.BurnWindow, g slo.Guard) string {
+	self := latchSeries(o, sev, w.Long)
+	return burnCondition(o, w, g, 1) + "\nor\n(\n" + indent(burnCondition(o, w, g, Hysteresis)) + "\n) and on () " + self
+}
+
+// latchSeries selects the latch of the pair with that long window.
+func latchSeries(o slo.Objective, sev slo.Severity, long time.Duration) string {
+	return fmt.Sprintf("%s{cx_objective=%q,cx_objective_namespace=%q,severity=%q,%s=%q}",
+		MetricBurnLatch, o.Name, o.Namespace, string(sev), LabelWindow, slo.FormatDuration(long))
+}
+
+// burnExpr is the expression of a burn-rate alert: any of its severity's
+// latches is set. Its value is the highest long-window burn rate.
+func burnExpr(o slo.Objective, sev slo.Severity) string {
+	return fmt.Sprintf("max without (%s) (%s{cx_objective=%q,cx_objective_namespace=%q,severity=%q})",
+		LabelWindow, MetricBurnLatch, o.Name, o.Namespace, string(sev))
 }
 
 func indent(s string) string { return "  " + strings.ReplaceAll(s, "\n", "\n  ") }

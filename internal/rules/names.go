@@ -24,6 +24,10 @@ const (
 	// MetricBudgetRemaining is the share of the error budget left over the
 	// objective's window: 1 untouched, 0 spent, negative overspent.
 	MetricBudgetRemaining = "cx:error_budget_remaining"
+	// MetricBurnLatch is set while a window pair of a severity holds, with
+	// hysteresis; cx_window names the pair's long window and the value is
+	// its burn rate. The burn-rate alerts fire while any latch is set.
+	MetricBurnLatch = "cx:burn_rate:latch"
 	// MetricInfo is always 1 and describes the objective in its labels:
 	// cx_team, cx_team_namespace, cx_journey, cx_sli, target and window.
 	MetricInfo = "cx:objective_info"

@@ -84,15 +84,22 @@ func record(o slo.Objective, metric, expr string, window time.Duration) monitori
 	return monitoringv1.Rule{Record: metric, Expr: intstr.FromString(expr), Labels: l}
 }
 
-// alerts returns the page and ticket alerts for the owner, the notices for
-// stakeholders and the optional forecast.
+// alerts returns the latches of each window pair, the page and ticket
+// alerts for the owner, the notices for stakeholders and the optional
+// forecast.
 func alerts(o slo.Objective) []monitoringv1.Rule {
 	var rs []monitoringv1.Rule
 	if len(o.Page) > 0 {
-		rs = append(rs, burnAlert(o, slo.SeverityPage, o.Page, o.PageGuard))
+		rs = append(rs, latches(o, slo.SeverityPage, o.Page, o.PageGuard)...)
 	}
 	if len(o.Ticket) > 0 {
-		rs = append(rs, burnAlert(o, slo.SeverityTicket, o.Ticket, o.TicketGuard))
+		rs = append(rs, latches(o, slo.SeverityTicket, o.Ticket, o.TicketGuard)...)
+	}
+	if len(o.Page) > 0 {
+		rs = append(rs, burnAlert(o, slo.SeverityPage))
+	}
+	if len(o.Ticket) > 0 {
+		rs = append(rs, burnAlert(o, slo.SeverityTicket))
 	}
 	rs = append(rs, notices(o)...)
 	if o.BudgetForecast {
@@ -101,10 +108,25 @@ func alerts(o slo.Objective) []monitoringv1.Rule {
 	return rs
 }
 
-func burnAlert(o slo.Objective, sev slo.Severity, ws []slo.BurnWindow, g slo.Guard) monitoringv1.Rule {
+// latches records one latch per window pair of a severity.
+func latches(o slo.Objective, sev slo.Severity, ws []slo.BurnWindow, g slo.Guard) []monitoringv1.Rule {
+	rs := make([]monitoringv1.Rule, 0, len(ws))
+	for _, w := range ws {
+		r := record(o, MetricBurnLatch, latchExpr(o, sev, w, g), w.Long)
+		r.Labels[cxv1alpha1.AlertLabelSeverity] = string(sev)
+		rs = append(rs, r)
+	}
+	return rs
+}
+
+func burnAlert(o slo.Objective, sev slo.Severity) monitoringv1.Rule {
+	ws := o.Page
+	if sev == slo.SeverityTicket {
+		ws = o.Ticket
+	}
 	r := monitoringv1.Rule{
 		Alert:       AlertBurn,
-		Expr:        intstr.FromString(burnExpr(o, AlertBurn, o.Owner, sev, ws, g)),
+		Expr:        intstr.FromString(burnExpr(o, sev)),
 		Labels:      alertLabels(o, o.Owner, sev),
 		Annotations: burnAnnotations(o, ws[0], ""),
 	}
@@ -119,9 +141,9 @@ func burnAlert(o slo.Objective, sev slo.Severity, ws []slo.BurnWindow, g slo.Gua
 // channels. They follow the most urgent alert the objective raises: the page,
 // or the ticket for an objective that does not page.
 func notices(o slo.Objective) []monitoringv1.Rule {
-	ws, g := o.Page, o.PageGuard
+	ws, sev := o.Page, slo.SeverityPage
 	if len(ws) == 0 {
-		ws, g = o.Ticket, o.TicketGuard
+		ws, sev = o.Ticket, slo.SeverityTicket
 	}
 	if len(ws) == 0 {
 		return nil
@@ -132,7 +154,7 @@ func notices(o slo.Objective) []monitoringv1.Rule {
 		l[cxv1alpha1.AlertLabelStakeholder] = o.Owner.Name
 		rs = append(rs, monitoringv1.Rule{
 			Alert:       AlertNotice,
-			Expr:        intstr.FromString(burnExpr(o, AlertNotice, t, slo.SeverityNotice, ws, g)),
+			Expr:        intstr.FromString(burnExpr(o, sev)),
 			Labels:      l,
 			Annotations: burnAnnotations(o, ws[0], o.Owner.DisplayName),
 		})
