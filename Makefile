@@ -77,12 +77,22 @@ verify: manifests generate prometheus-operator-crds fmt ## Regenerate everything
 	fi
 
 .PHONY: test
-test: manifests generate vet envtest stack ## Run unit and envtest tests (the README's test command).
+test: manifests generate vet envtest stack ## Run every test: unit, golden, envtest suites and the end to end test (the README's test command).
 	go test $(GO_TEST_FLAGS) ./...
+	$(MAKE) test-e2e
+
+.PHONY: test-e2e
+test-e2e: envtest stack ## Run the end-to-end test on the local stack: kube-apiserver, prometheus-operator, Prometheus, Alertmanager, the manager.
+	go test -tags e2e -count=1 -parallel 8 -timeout 25m $(GO_TEST_FLAGS) ./test/e2e/ ./test/utils/stack/
 
 .PHONY: test-unit
 test-unit: ## Run only the tests that need no control plane.
 	go test $(GO_TEST_FLAGS) ./api/... ./internal/slo/... ./internal/rules/...
+
+BENCH_RULES_FLAGS ?=
+.PHONY: bench-rules
+bench-rules: ## Measure rule evaluation cost and detection against Sloth and Pyrra; rewrites docs/benchmarks.md (BENCH_RULES_FLAGS="--days 30" for 30 days).
+	go run ./test/bench/rules --markdown $(BENCH_RULES_FLAGS)
 
 ##@ Build
 
@@ -95,8 +105,8 @@ run: manifests generate fmt vet ## Run the manager against the cluster of the cu
 	go run ./cmd/manager
 
 .PHONY: demo
-demo: envtest ## Start a local control plane, install the CRDs and the samples, and show them (the README's main command).
-	go run ./hack/demo --assets $(ENVTEST_ASSETS) --kubectl $(KUBECTL)
+demo: envtest stack ## The main job: the local stack, the samples, a checkout incident paging the checkout team (DEMO_EXIT=1 ends after the story).
+	go run ./hack/demo
 
 .PHONY: docker-build
 docker-build: ## Build the manager image (needs a Docker engine).

@@ -98,9 +98,12 @@ func badShare(o slo.Objective, share string) string {
 }
 
 // queryPercent is a template that queries expr when the notification is
-// built and prints the first value as a percentage.
+// built and prints the first value as a percentage with one decimal (or
+// more below 1%), e.g. 42.1% or -350.0%: humanizePercentage would switch to
+// an exponent for an overspent budget.
 func queryPercent(expr, unknown string) string {
-	return `{{ with query "` + strings.ReplaceAll(expr, `"`, `\"`) + `" }}{{ . | first | value | humanizePercentage }}{{ else }}` +
+	return `{{ with query "(` + strings.ReplaceAll(expr, `"`, `\"`) + `) * 100" }}{{ with . | first | value }}` +
+		`{{ if and (lt . 1.0) (gt . -1.0) }}{{ printf "%.2f" . }}{{ else }}{{ printf "%.1f" . }}{{ end }}%{{ end }}{{ else }}` +
 		unknown + `{{ end }}`
 }
 

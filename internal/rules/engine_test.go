@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"regexp"
 
 	"testing"
 	"time"
@@ -258,10 +259,14 @@ func TestTotalOutagePagesWithinTwoMinutesAndResolvesWithinTheShortWindow(t *test
 					t.Errorf("page label %s = %q, want %q", name, got, value)
 				}
 			}
-			if p.Summary == "" || p.Summary == "{{" {
-				t.Errorf("the page has no readable summary: %q", p.Summary)
+			if !regexp.MustCompile(`^Checkout \w[\w ]* is burning this month's error budget \d+× too fast$`).MatchString(p.Summary) {
+				t.Errorf("the page's summary does not read as a sentence: %q", p.Summary)
 			}
-			t.Logf("summary: %s", p.Summary)
+			// Every figure of the description was read by the template.
+			if !regexp.MustCompile(`\d+(\.\d+)?% .* over the last 1h; the objective is 99\.9% over 30d\. Error budget left: -?\d+\.\d+%\.`).MatchString(p.Description) {
+				t.Errorf("the page's description lacks its figures: %q", p.Description)
+			}
+			t.Logf("summary: %s; description: %s", p.Summary, p.Description)
 		})
 	}
 }

@@ -33,8 +33,9 @@ type Episode struct {
 	Alert string
 	// Labels are the alert instance's labels.
 	Labels labels.Labels
-	// Summary is the expanded summary annotation when it started firing.
-	Summary string
+	// Summary and Description are the expanded annotations when it
+	// started firing.
+	Summary, Description string
 	// Start is when it started firing, since the start of the run.
 	Start time.Duration
 	// End is when it stopped firing; -1 while it still fires at the end.
@@ -112,7 +113,8 @@ func (tl *Timeline) record(at time.Duration, alerts []Alert, open map[uint64]int
 		if _, ok := open[h]; !ok {
 			open[h] = len(tl.Episodes)
 			tl.Episodes = append(tl.Episodes, Episode{
-				Alert: a.Name, Labels: a.Labels, Summary: a.Annotations.Get("summary"), Start: at, End: -1,
+				Alert: a.Name, Labels: a.Labels, Summary: a.Annotations.Get("summary"),
+				Description: a.Annotations.Get("description"), Start: at, End: -1,
 			})
 		}
 	}

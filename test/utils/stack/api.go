@@ -97,6 +97,8 @@ type AlertmanagerAlert struct {
 		State       string   `json:"state"`
 		SilencedBy  []string `json:"silencedBy"`
 		InhibitedBy []string `json:"inhibitedBy"`
+		// MutedBy names the time intervals that mute it now.
+		MutedBy []string `json:"mutedBy"`
 	} `json:"status"`
 }
 

@@ -36,23 +36,27 @@ const (
 // buildShop builds test/shop into dir and returns the binary's path. The Go
 // build cache makes later builds a link step.
 func (s *Stack) buildShop(ctx context.Context, dir string) (string, error) {
-	out := filepath.Join(dir, "shop")
-	logPath := filepath.Join(s.opts.LogDir, "go-build-shop.log")
+	return GoBuild(ctx, "./test/shop", filepath.Join(dir, "shop"), filepath.Join(s.opts.LogDir, "go-build-shop.log"))
+}
+
+// GoBuild builds the package pkg of this repository (e.g. ./cmd/manager)
+// into out, with the build's output in logPath, and returns out.
+func GoBuild(ctx context.Context, pkg, out, logPath string) (string, error) {
 	f, err := os.Create(logPath)
 	if err != nil {
-		return "", fmt.Errorf("opening the build log of the shop: %w", err)
+		return "", fmt.Errorf("opening the build log of %s: %w", pkg, err)
 	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./test/shop")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
 	cmd.Dir = utils.RepoRoot()
 	cmd.Stdout, cmd.Stderr = f, f
 	runErr := cmd.Run()
 	closeErr := f.Close()
 	if runErr != nil {
 		msg, _ := os.ReadFile(logPath)
-		return "", errors.Join(fmt.Errorf("building the shop exporter (go build ./test/shop): %w: %s", runErr, strings.TrimSpace(string(msg))), closeErr)
+		return "", errors.Join(fmt.Errorf("building %s (go build %s): %w: %s", pkg, pkg, runErr, strings.TrimSpace(string(msg))), closeErr)
 	}
 	if closeErr != nil {
-		return "", fmt.Errorf("closing the build log of the shop: %w", closeErr)
+		return "", fmt.Errorf("closing the build log of %s: %w", pkg, closeErr)
 	}
 	return out, nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -38,6 +39,10 @@ const (
 	DefaultMonitoringNamespace = "monitoring"
 
 	harnessLogName = "harness.log"
+
+	// PrometheusURLArg in Options.ManagerArgs stands for the URL of the
+	// stack's Prometheus, which is known only once it runs.
+	PrometheusURLArg = "$(PROMETHEUS_URL)"
 )
 
 // Options configure a stack. The zero value of each field is a usable
@@ -86,7 +91,8 @@ type Options struct {
 	// PrometheusRules and AlertmanagerConfigs themselves).
 	ManagerBinary string
 	// ManagerArgs are the manager's arguments; give it free addresses
-	// (FreeAddress) for its metrics and probes.
+	// (FreeAddress) for its metrics and probes. PrometheusURLArg in an
+	// argument is replaced by the stack's Prometheus URL.
 	ManagerArgs []string
 	// ManagerEnv is added to the manager's environment (KEY=value).
 	ManagerEnv []string
@@ -519,7 +525,11 @@ func (s *Stack) startManager(context.Context) error {
 		return nil
 	}
 	env := append([]string{"KUBECONFIG=" + s.kubeconfigPath}, s.opts.ManagerEnv...)
-	p, err := s.startProcess("manager", s.opts.ManagerBinary, s.opts.ManagerArgs, env)
+	args := make([]string, len(s.opts.ManagerArgs))
+	for i, a := range s.opts.ManagerArgs {
+		args[i] = strings.ReplaceAll(a, PrometheusURLArg, s.promURL)
+	}
+	p, err := s.startProcess("manager", s.opts.ManagerBinary, args, env)
 	if err != nil {
 		return err
 	}
