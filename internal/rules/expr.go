@@ -32,7 +32,9 @@ func baseExprs(o slo.Objective, base time.Duration) (bad, events string) {
 		events = "sum(rate(" + s.Total.String() + r + "))"
 		// Error counters often appear only with the first error: until
 		// then, no errors among the events is a ratio of 0, not no data.
-		bad = "sum(rate(" + s.Errors.String() + r + ")) or 0 * " + events
+		// The events were recorded just before, so the raw series are
+		// not read twice.
+		bad = "sum(rate(" + s.Errors.String() + r + ")) or on () 0 * " + series(o, MetricEvents, base)
 	case slo.KindLatency:
 		if s.Native {
 			hist := "sum(rate(" + s.Metric.String() + r + "))"
@@ -45,6 +47,9 @@ func baseExprs(o slo.Objective, base time.Duration) (bad, events string) {
 			bad = "clamp_min(" + events + " - " + good + ", 0)"
 		}
 	case slo.KindAvailability:
+		// Time-based SLIs count seconds: events is 1 wherever the gauge has
+		// data, so that a window that reaches back before the data began
+		// still divides by the time it covers.
 		bad = "1 - avg(avg_over_time(" + s.Metric.String() + r + "))"
 		events = "count(last_over_time(" + s.Metric.String() + r + ")) > bool 0"
 	case slo.KindScore:

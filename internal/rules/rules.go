@@ -44,7 +44,8 @@ func recordWindows(o slo.Objective) []monitoringv1.Rule {
 		} else {
 			bad, events = composeExpr(o, MetricBadEvents, p), composeExpr(o, MetricEvents, p)
 		}
-		rs = append(rs, record(o, MetricBadEvents, bad, p.Window), record(o, MetricEvents, events, p.Window))
+		// All events first: the base window's bad events read them.
+		rs = append(rs, record(o, MetricEvents, events, p.Window), record(o, MetricBadEvents, bad, p.Window))
 	}
 	return rs
 }

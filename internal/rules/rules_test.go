@@ -7,8 +7,10 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	"github.com/prometheus/prometheus/promql/parser"
 
 	cxv1alpha1 "github.com/cxops/cx-operator/api/v1alpha1"
 	"github.com/cxops/cx-operator/internal/rules"
@@ -121,19 +123,38 @@ func TestGenerate(t *testing.T) {
 		}
 	})
 
-	t.Run("raw series are read over the base window only", func(t *testing.T) {
+	t.Run("raw series are read over the base window only, recorded ones never over a range", func(t *testing.T) {
+		p := parser.NewParser(parser.Options{})
 		for _, obj := range samples.Objectives {
 			o := samples.Model(t, obj)
 			for _, r := range rules.Generate(o).Groups[0].Rules {
-				expr := r.Expr.String()
-				for _, rng := range rangesOf(expr) {
-					if rng != "[5m]" && rng != "[5m:]" {
-						t.Errorf("%s: rule %s%s reads a range %s: %s", obj.Name, r.Record, r.Alert, rng, expr)
+				expr, err := p.ParseExpr(r.Expr.String())
+				if err != nil {
+					t.Fatal(err)
+				}
+				parser.Inspect(expr, func(n parser.Node, _ []parser.Node) error {
+					var rng time.Duration
+					var inner parser.Node
+					switch n := n.(type) {
+					case *parser.MatrixSelector:
+						rng, inner = n.Range, n.VectorSelector
+					case *parser.SubqueryExpr:
+						rng, inner = n.Range, n.Expr
+					default:
+						return nil
 					}
-				}
-				if strings.Contains(expr, "[") && strings.Contains(expr, "cx:") {
-					t.Errorf("%s: rule %s reads a recorded series over a range: %s", obj.Name, r.Record, expr)
-				}
+					if rng > 5*time.Minute {
+						t.Errorf("%s: rule %s%s reads a range of %s", obj.Name, r.Record, r.Alert, rng)
+					}
+					for _, sel := range parser.ExtractSelectors(inner.(parser.Expr)) {
+						for _, m := range sel {
+							if m.Name == "__name__" && strings.HasPrefix(m.Value, "cx:") {
+								t.Errorf("%s: rule %s%s reads the recorded %s over a range", obj.Name, r.Record, r.Alert, m.Value)
+							}
+						}
+					}
+					return nil
+				})
 			}
 		}
 	})
@@ -182,20 +203,6 @@ func alertRules(spec monitoringv1.PrometheusRuleSpec) []monitoringv1.Rule {
 		}
 	}
 	return out
-}
-
-// rangesOf returns the range and subquery brackets of a PromQL expression.
-func rangesOf(expr string) []string {
-	var out []string
-	for {
-		i := strings.IndexByte(expr, '[')
-		if i < 0 {
-			return out
-		}
-		j := strings.IndexByte(expr[i:], ']')
-		out = append(out, expr[i:i+j+1])
-		expr = expr[i+j+1:]
-	}
 }
 
 // snapshot makes an objective comparable with reflect.DeepEqual: parsed
