@@ -89,6 +89,11 @@ test-e2e: envtest stack ## Run the end-to-end test on the local stack: kube-apis
 test-unit: ## Run only the tests that need no control plane.
 	go test $(GO_TEST_FLAGS) ./api/... ./internal/slo/... ./internal/rules/...
 
+BENCH_RENDER_FLAGS ?=
+.PHONY: bench-render
+bench-render: ## Time kubectl cx render on 1,000 objectives against sloth generate on the same SLOs; prints the table for docs/benchmarks.md.
+	go run ./test/bench/render $(BENCH_RENDER_FLAGS)
+
 BENCH_RULES_FLAGS ?=
 .PHONY: bench-rules
 bench-rules: ## Measure rule evaluation cost and detection against Sloth and Pyrra; rewrites docs/benchmarks.md (BENCH_RULES_FLAGS="--days 30" for 30 days).
@@ -97,8 +102,9 @@ bench-rules: ## Measure rule evaluation cost and detection against Sloth and Pyr
 ##@ Build
 
 .PHONY: build
-build: manifests generate fmt vet ## Build the manager binary.
+build: manifests generate fmt vet ## Build the manager binary and the kubectl plugin (bin/kubectl-cx).
 	go build -o bin/manager ./cmd/manager
+	go build -o bin/kubectl-cx ./cmd/kubectl-cx
 
 .PHONY: run
 run: manifests generate fmt vet ## Run the manager against the cluster of the current kubeconfig.

@@ -98,6 +98,11 @@ func (r *ObjectiveReconciler) applyRule(ctx context.Context, obj *cxv1alpha1.CXO
 			return nil
 		}
 	}
+	// Checked only before a write: a rule that equals the live one passed
+	// when it was written.
+	if err := desired.ValidateRule(rule); err != nil {
+		return err
+	}
 	return apply(ctx, r.Client, rule)
 }
 

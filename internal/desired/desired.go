@@ -62,7 +62,8 @@ func RuleName(objective string) string { return "cx-" + objective }
 
 // PrometheusRule returns the PrometheusRule of an objective whose teams were
 // resolved: its rules, its labels and the controller reference to the
-// objective. The rules passed Prometheus's own rule file validation.
+// objective. Everything of the objective that Prometheus parses was
+// checked; ValidateRule checks the generated rules as a whole.
 func PrometheusRule(obj *cxv1alpha1.CXObjective, res Resolution, o Options) (*monitoringv1.PrometheusRule, error) {
 	stakeholders := make([]slo.Team, 0, len(res.Stakeholders))
 	for _, t := range res.Stakeholders {
@@ -78,9 +79,6 @@ func PrometheusRule(obj *cxv1alpha1.CXObjective, res Resolution, o Options) (*mo
 			"the PrometheusRule "+name+" would not be a valid name: "+msgs[0])}}
 	}
 	spec := rules.Generate(model)
-	if err := rules.Validate(spec); err != nil {
-		return nil, &InvalidError{Errors: field.ErrorList{field.Invalid(field.NewPath("spec"), obj.Name, err.Error())}}
-	}
 	labels := maps.Clone(o.RuleLabels)
 	if labels == nil {
 		labels = map[string]string{}
@@ -95,6 +93,17 @@ func PrometheusRule(obj *cxv1alpha1.CXObjective, res Resolution, o Options) (*mo
 		},
 		Spec: spec,
 	}, nil
+}
+
+// ValidateRule checks a generated PrometheusRule the way Prometheus checks
+// the rules of a file it loads. The controller runs it before it writes a
+// rule, and `kubectl cx validate` on every rule; both report a failure as an
+// InvalidSpec of the objective.
+func ValidateRule(rule *monitoringv1.PrometheusRule) error {
+	if err := rules.Validate(rule.Spec); err != nil {
+		return &InvalidError{Errors: field.ErrorList{field.Invalid(field.NewPath("spec"), rule.Name, err.Error())}}
+	}
+	return nil
 }
 
 // AlertmanagerConfig returns the AlertmanagerConfig of a team, in its

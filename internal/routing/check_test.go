@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"os"
 	"regexp"
-	"strings"
 	"sync"
 	"testing"
 	"text/template"
@@ -284,114 +283,41 @@ func alert(pairs ...string) labels {
 	return l
 }
 
-// matches evaluates matchers the way Alertmanager does: a missing label is
-// the empty string, and regular expressions are anchored.
-func matches(t *testing.T, ms []monitoringv1alpha1.Matcher, l labels) bool {
-	t.Helper()
-	for _, m := range ms {
-		v := l[m.Name]
-		var ok bool
-		switch m.MatchType {
-		case monitoringv1alpha1.MatchEqual:
-			ok = v == m.Value
-		case monitoringv1alpha1.MatchNotEqual:
-			ok = v != m.Value
-		case monitoringv1alpha1.MatchRegexp, monitoringv1alpha1.MatchNotRegexp:
-			re := regexp.MustCompile("^(?:" + m.Value + ")$")
-			ok = re.MatchString(v) == (m.MatchType == monitoringv1alpha1.MatchRegexp)
-		default:
-			t.Fatalf("matcher %s has no match type", m.Name)
-		}
-		if !ok {
-			return false
-		}
-	}
-	return true
-}
-
 // routeOf returns the receiver that Alertmanager picks for an alert in the
-// team's namespace: "" when the top route does not match, the first child
-// route that matches, else the top route's receiver. The chosen route is
-// returned too.
+// team's namespace (see RouteOf): "" when the top route does not match. The
+// chosen route is returned too.
 func routeOf(t *testing.T, s monitoringv1alpha1.AlertmanagerConfigSpec, l labels) (string, monitoringv1alpha1.Route) {
 	t.Helper()
-	if !matches(t, s.Route.Matchers, l) {
+	r, err := RouteOf(s, Labels(l))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r == nil {
 		return "", monitoringv1alpha1.Route{}
 	}
-	for _, c := range childRoutes(t, s) {
-		if matches(t, c.Matchers, l) {
-			return c.Receiver, c
-		}
-	}
-	return s.Route.Receiver, *s.Route
+	return r.Receiver, *r
 }
 
 // inhibits says whether a firing source alert silences the target alert
-// under the spec's inhibition rules: both sides match, and the labels in
-// equal have the same value on both (missing counts as empty).
+// under the spec's inhibition rules (see Inhibits).
 func inhibits(t *testing.T, s monitoringv1alpha1.AlertmanagerConfigSpec, source, target labels) bool {
 	t.Helper()
-	for _, r := range s.InhibitRules {
-		if !matches(t, r.SourceMatch, source) || !matches(t, r.TargetMatch, target) {
-			continue
-		}
-		same := true
-		for _, name := range r.Equal {
-			same = same && source[name] == target[name]
-		}
-		if same {
-			return true
-		}
+	ok, err := Inhibits(s, Labels(source), Labels(target))
+	if err != nil {
+		t.Fatal(err)
 	}
-	return false
-}
-
-// weekdayIndex follows Alertmanager: the week starts on Sunday.
-var weekdayIndex = map[string]int{
-	"sunday": 0, "monday": 1, "tuesday": 2, "wednesday": 3, "thursday": 4, "friday": 5, "saturday": 6,
+	return ok
 }
 
 // activeAt says whether a route with these active time intervals sends at
-// instant at, evaluated the way Alertmanager evaluates time intervals
-// without a location: in UTC, end times exclusive, weekday ranges
-// inclusive. A route without active time intervals is always active.
+// instant at (see ActiveAt).
 func activeAt(t *testing.T, s monitoringv1alpha1.AlertmanagerConfigSpec, names []string, at time.Time) bool {
 	t.Helper()
-	if len(names) == 0 {
-		return true
+	ok, err := ActiveAt(s, names, at)
+	if err != nil {
+		t.Fatal(err)
 	}
-	at = at.UTC()
-	minute := at.Hour()*60 + at.Minute()
-	for _, name := range names {
-		for _, mti := range s.MuteTimeIntervals {
-			if mti.Name != name {
-				continue
-			}
-			for _, ti := range mti.TimeIntervals {
-				inTime := len(ti.Times) == 0
-				for _, tr := range ti.Times {
-					r, err := tr.Parse()
-					if err != nil {
-						t.Fatalf("time range %+v: %v", tr, err)
-					}
-					inTime = inTime || (minute >= r.Start && minute < r.End)
-				}
-				inDay := len(ti.Weekdays) == 0
-				for _, wr := range ti.Weekdays {
-					first, last, _ := strings.Cut(string(wr), ":")
-					if last == "" {
-						last = first
-					}
-					d := int(at.Weekday())
-					inDay = inDay || (d >= weekdayIndex[first] && d <= weekdayIndex[last])
-				}
-				if inTime && inDay {
-					return true
-				}
-			}
-		}
-	}
-	return false
+	return ok
 }
 
 // utc returns an instant in the week of Monday 2 March 2026, UTC.

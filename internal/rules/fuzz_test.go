@@ -61,5 +61,12 @@ func FuzzGenerate(f *testing.F) {
 		if err := rules.Validate(spec); err != nil {
 			t.Fatalf("accepted objective gives rules that rulefmt refuses: %v", err)
 		}
+		file, err := rules.RuleFile(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rules.ValidateFile(file); err != nil {
+			t.Fatalf("accepted objective gives a rule file that rulefmt.Parse refuses: %v", err)
+		}
 	})
 }

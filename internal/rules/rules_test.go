@@ -36,6 +36,9 @@ func TestGoldenRulesForEverySample(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if err := rules.ValidateFile(got); err != nil {
+				t.Fatalf("the rule file of %s does not load with rulefmt.Parse: %v", obj.Name, err)
+			}
 			golden := filepath.Join("testdata", obj.Name+".golden.yaml")
 			if *update {
 				if err := os.WriteFile(golden, got, 0o644); err != nil {

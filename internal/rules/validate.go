@@ -24,18 +24,68 @@ func RuleFile(spec monitoringv1.PrometheusRuleSpec) ([]byte, error) {
 	return out, nil
 }
 
-// Validate checks a PrometheusRule spec the way Prometheus checks a rule
-// file when it loads one, with its own rulefmt package and PromQL parser:
-// names, expressions, label names and annotation templates.
+var validationParser = parser.NewParser(parser.Options{})
+
+// Validate checks every rule of a PrometheusRule spec the way Prometheus
+// checks the rules of a file it loads, with rulefmt's own rule validation
+// and PromQL parser: names, expressions, durations, label names and
+// values, and the templates of labels and annotations. It skips writing
+// and reading the file back, which costs more than the checks.
 func Validate(spec monitoringv1.PrometheusRuleSpec) error {
-	file, err := RuleFile(spec)
-	if err != nil {
-		return err
+	var errs []error
+	names := map[string]bool{}
+	for _, g := range spec.Groups {
+		if g.Name == "" {
+			errs = append(errs, errors.New("a rule group has no name"))
+		}
+		if names[g.Name] {
+			errs = append(errs, fmt.Errorf("group %q is defined more than once", g.Name))
+		}
+		names[g.Name] = true
+		for i, r := range g.Rules {
+			rule, err := fromSpec(r)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("group %q, rule %d: %w", g.Name, i, err))
+				continue
+			}
+			for _, werr := range rule.Validate(rulefmt.RuleNode{}, model.UTF8Validation, validationParser) {
+				errs = append(errs, fmt.Errorf("group %q, rule %d (%s%s): %w", g.Name, i, r.Record, r.Alert, &werr))
+			}
+		}
 	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	_, errs := rulefmt.Parse(file, false, model.UTF8Validation, parser.NewParser(parser.Options{}), logger)
 	if len(errs) > 0 {
 		return fmt.Errorf("the generated rules do not pass Prometheus's validation: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// fromSpec is a rule as rulefmt reads it from a file.
+func fromSpec(r monitoringv1.Rule) (rulefmt.Rule, error) {
+	out := rulefmt.Rule{Record: r.Record, Alert: r.Alert, Expr: r.Expr.String(), Labels: r.Labels, Annotations: r.Annotations}
+	if r.For != nil {
+		d, err := model.ParseDuration(string(*r.For))
+		if err != nil {
+			return out, fmt.Errorf("for: %w", err)
+		}
+		out.For = d
+	}
+	if r.KeepFiringFor != nil {
+		d, err := model.ParseDuration(string(*r.KeepFiringFor))
+		if err != nil {
+			return out, fmt.Errorf("keep_firing_for: %w", err)
+		}
+		out.KeepFiringFor = d
+	}
+	return out, nil
+}
+
+// ValidateFile checks a whole rule file as Prometheus loads it, with
+// rulefmt.Parse: the YAML, unknown fields, the groups and every rule.
+func ValidateFile(file []byte) error {
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	_, errs := rulefmt.Parse(file, false, model.UTF8Validation, validationParser, logger)
+	if len(errs) > 0 {
+		return fmt.Errorf("the rule file does not pass Prometheus's validation: %w", errors.Join(errs...))
 	}
 	return nil
 }

@@ -1,0 +1,1184 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/big"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"sigs.k8s.io/yaml"
+
+	cxv1alpha1 "github.com/cxops/cx-operator/api/v1alpha1"
+	"github.com/cxops/cx-operator/internal/slo"
+)
+
+// This file maps OpenSLO v1 (https://openslo.com) onto CXObjectives: kind
+// SLO with its SLI (inline, or by name among the files given) and its
+// alert policies (inline, or by name), as far as the two models agree, and
+// a warning for every field that does not map.
+
+// OpenSLOVersion is the only OpenSLO apiVersion that import reads.
+const OpenSLOVersion = "openslo/v1"
+
+// OpenSLO kinds and comparison operators.
+const (
+	osloKindSLO            = "SLO"
+	osloKindSLI            = "SLI"
+	osloKindAlertPolicy    = "AlertPolicy"
+	osloKindAlertCondition = "AlertCondition"
+
+	// specField is the spec of an OpenSLO document, in field paths.
+	specField = "spec"
+
+	opLT  = "lt"
+	opLTE = "lte"
+	opGT  = "gt"
+	opGTE = "gte"
+)
+
+// ImportCommand are the options of kubectl cx import openslo.
+type ImportCommand struct {
+	// Files are the OpenSLO files or folders, or Stdin.
+	Files []string
+	// Recursive descends into subfolders.
+	Recursive bool
+	// Owner is the owner team of every objective, overriding the owner
+	// metadata label of the SLOs.
+	Owner string
+	// Namespace, when set, is written into every objective.
+	Namespace string
+	// Stdin is read for the file Stdin.
+	Stdin io.Reader
+}
+
+// OpenSLO documents, decoded for mapping. Fields are those of the OpenSLO
+// v1 specification; unknown ones are reported.
+type osloMeta struct {
+	Name        string            `json:"name,omitempty"`
+	DisplayName string            `json:"displayName,omitempty"`
+	Labels      map[string]any    `json:"labels,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+type osloSLOSpec struct {
+	Description     string            `json:"description,omitempty"`
+	Service         string            `json:"service,omitempty"`
+	Indicator       *osloInlineSLI    `json:"indicator,omitempty"`
+	IndicatorRef    string            `json:"indicatorRef,omitempty"`
+	TimeWindow      []osloTimeWindow  `json:"timeWindow,omitempty"`
+	BudgetingMethod string            `json:"budgetingMethod,omitempty"`
+	Objectives      []osloObjective   `json:"objectives,omitempty"`
+	AlertPolicies   []osloPolicyEntry `json:"alertPolicies,omitempty"`
+}
+
+type osloInlineSLI struct {
+	Metadata osloMeta    `json:"metadata,omitempty"`
+	Spec     osloSLISpec `json:"spec,omitempty"`
+}
+
+type osloTimeWindow struct {
+	Duration  string        `json:"duration,omitempty"`
+	IsRolling *bool         `json:"isRolling,omitempty"`
+	Calendar  *osloCalendar `json:"calendar,omitempty"`
+}
+
+type osloCalendar struct {
+	StartTime string `json:"startTime,omitempty"`
+	TimeZone  string `json:"timeZone,omitempty"`
+}
+
+type osloObjective struct {
+	DisplayName     string         `json:"displayName,omitempty"`
+	Op              string         `json:"op,omitempty"`
+	Value           *json.Number   `json:"value,omitempty"`
+	Target          *json.Number   `json:"target,omitempty"`
+	TargetPercent   *json.Number   `json:"targetPercent,omitempty"`
+	TimeSliceTarget *json.Number   `json:"timeSliceTarget,omitempty"`
+	TimeSliceWindow any            `json:"timeSliceWindow,omitempty"`
+	Indicator       *osloInlineSLI `json:"indicator,omitempty"`
+	IndicatorRef    string         `json:"indicatorRef,omitempty"`
+	CompositeWeight *json.Number   `json:"compositeWeight,omitempty"`
+}
+
+type osloSLISpec struct {
+	Description     string           `json:"description,omitempty"`
+	ThresholdMetric *osloMetric      `json:"thresholdMetric,omitempty"`
+	RatioMetric     *osloRatioMetric `json:"ratioMetric,omitempty"`
+}
+
+type osloMetric struct {
+	MetricSource osloMetricSource `json:"metricSource,omitempty"`
+}
+
+type osloMetricSource struct {
+	MetricSourceRef string         `json:"metricSourceRef,omitempty"`
+	Type            string         `json:"type,omitempty"`
+	Spec            map[string]any `json:"spec,omitempty"`
+}
+
+type osloRatioMetric struct {
+	Counter *bool       `json:"counter,omitempty"`
+	Good    *osloMetric `json:"good,omitempty"`
+	Bad     *osloMetric `json:"bad,omitempty"`
+	Total   *osloMetric `json:"total,omitempty"`
+	RawType string      `json:"rawType,omitempty"`
+	Raw     *osloMetric `json:"raw,omitempty"`
+}
+
+type osloPolicyEntry struct {
+	AlertPolicyRef string           `json:"alertPolicyRef,omitempty"`
+	Kind           string           `json:"kind,omitempty"`
+	Metadata       osloMeta         `json:"metadata,omitempty"`
+	Spec           *osloAlertPolicy `json:"spec,omitempty"`
+}
+
+type osloAlertPolicy struct {
+	Description         string               `json:"description,omitempty"`
+	AlertWhenNoData     *bool                `json:"alertWhenNoData,omitempty"`
+	AlertWhenResolved   *bool                `json:"alertWhenResolved,omitempty"`
+	AlertWhenBreaching  *bool                `json:"alertWhenBreaching,omitempty"`
+	Conditions          []osloConditionEntry `json:"conditions,omitempty"`
+	NotificationTargets []any                `json:"notificationTargets,omitempty"`
+}
+
+type osloConditionEntry struct {
+	ConditionRef string              `json:"conditionRef,omitempty"`
+	Kind         string              `json:"kind,omitempty"`
+	Metadata     osloMeta            `json:"metadata,omitempty"`
+	Spec         *osloAlertCondition `json:"spec,omitempty"`
+}
+
+type osloAlertCondition struct {
+	Description string        `json:"description,omitempty"`
+	Severity    string        `json:"severity,omitempty"`
+	Condition   osloCondition `json:"condition,omitempty"`
+}
+
+type osloCondition struct {
+	Kind           string       `json:"kind,omitempty"`
+	Op             string       `json:"op,omitempty"`
+	Threshold      *json.Number `json:"threshold,omitempty"`
+	LookbackWindow string       `json:"lookbackWindow,omitempty"`
+	AlertAfter     string       `json:"alertAfter,omitempty"`
+}
+
+// osloDoc is one OpenSLO document with its spec decoded by kind.
+type osloDoc struct {
+	obj  Object
+	kind string
+	meta osloMeta
+	// spec is *osloSLOSpec, *osloSLISpec, *osloAlertPolicy or
+	// *osloAlertCondition.
+	spec any
+}
+
+// importer maps one set of OpenSLO files.
+type importer struct {
+	o        ImportCommand
+	problems []Problem
+	slis     map[string]*osloDoc
+	policies map[string]*osloDoc
+	conds    map[string]*osloDoc
+}
+
+func (im *importer) warn(d *osloDoc, path, format string, args ...any) {
+	im.problems = append(im.problems, Problem{Source: d.obj.Source, Object: d.kind + " " + d.meta.Name, Field: path,
+		Severity: SeverityWarning, Message: fmt.Sprintf(format, args...)})
+}
+
+func (im *importer) fail(d *osloDoc, path, format string, args ...any) {
+	im.problems = append(im.problems, Problem{Source: d.obj.Source, Object: d.kind + " " + d.meta.Name, Field: path,
+		Severity: SeverityError, Message: fmt.Sprintf(format, args...)})
+}
+
+// RunImportOpenSLO reads OpenSLO v1 files and writes a CXObjective manifest
+// for each SLO that maps to stdout, and a warning for each field that does
+// not map (and an error for each SLO that cannot map at all) to stderr.
+func RunImportOpenSLO(ctx context.Context, stdout, stderr io.Writer, o ImportCommand) error {
+	if o.Owner != "" {
+		if msgs := validation.IsDNS1123Label(o.Owner); len(msgs) > 0 {
+			return usagef("--owner %q is not a CXTeam name: %s", o.Owner, strings.Join(msgs, "; "))
+		}
+	}
+	if len(o.Files) == 0 {
+		return usagef("give the OpenSLO files with -f FILE or -f DIR (or -f - for standard input)")
+	}
+	im := &importer{o: o, slis: map[string]*osloDoc{}, policies: map[string]*osloDoc{}, conds: map[string]*osloDoc{}}
+	slos, err := im.read()
+	if err != nil {
+		return err
+	}
+	var doc bytes.Buffer
+	n := 0
+	for _, d := range slos {
+		for _, obj := range im.mapSLO(d) {
+			u, ok := im.admitted(ctx, d, obj)
+			if !ok {
+				continue
+			}
+			b, err := yaml.Marshal(u.Object)
+			if err != nil {
+				return fmt.Errorf("writing YAML: %w", err)
+			}
+			if n > 0 {
+				doc.WriteString("---\n")
+			}
+			n++
+			fmt.Fprintf(&doc, "# Imported from OpenSLO SLO %s (%s) by kubectl cx import openslo.\n", d.meta.Name, d.obj.Source)
+			doc.Write(b)
+		}
+	}
+	if _, err := stdout.Write(doc.Bytes()); err != nil {
+		return fmt.Errorf("writing the manifests: %w", err)
+	}
+	return im.report(stderr)
+}
+
+// read decodes every document of the files and returns the SLOs.
+func (im *importer) read() ([]*osloDoc, error) {
+	files, err := expandFiles(im.o.Files, im.o.Recursive)
+	if err != nil {
+		return nil, err
+	}
+	var slos []*osloDoc
+	for _, f := range files {
+		data, err := readFile(f, im.o.Stdin)
+		if err != nil {
+			return nil, err
+		}
+		objs, problems := parseManifests(displayName(f), data)
+		im.problems = append(im.problems, problems...)
+		for _, obj := range objs {
+			if d := im.decode(obj); d != nil && d.kind == osloKindSLO {
+				slos = append(slos, d)
+			}
+		}
+	}
+	return slos, nil
+}
+
+// report writes each problem once, in document order, and returns
+// ErrReported when one is an error.
+func (im *importer) report(stderr io.Writer) error {
+	failed := false
+	seen := map[string]bool{}
+	for _, p := range sortProblems(im.problems) {
+		line := p.String()
+		if seen[line] {
+			continue
+		}
+		seen[line] = true
+		diagnose(stderr, "%s", line)
+		failed = failed || p.Severity == SeverityError
+	}
+	if failed {
+		return ErrReported
+	}
+	return nil
+}
+
+// decode reads one document of an OpenSLO file and indexes SLIs, alert
+// policies and alert conditions by name.
+func (im *importer) decode(obj Object) *osloDoc {
+	u := obj.Object
+	d := &osloDoc{obj: obj, kind: u.GetKind(), meta: osloMeta{Name: u.GetName()}}
+	if u.GetAPIVersion() != OpenSLOVersion {
+		im.fail(d, "apiVersion", "%q is not OpenSLO v1: import reads apiVersion %s", u.GetAPIVersion(), OpenSLOVersion)
+		return nil
+	}
+	im.decodeInto(d, "metadata", u.Object["metadata"], &d.meta)
+	var spec any
+	switch d.kind {
+	case osloKindSLO:
+		spec = &osloSLOSpec{}
+	case osloKindSLI:
+		spec = &osloSLISpec{}
+	case osloKindAlertPolicy:
+		spec = &osloAlertPolicy{}
+	case osloKindAlertCondition:
+		spec = &osloAlertCondition{}
+	case "Service", "DataSource", "AlertNotificationTarget":
+		im.warn(d, "", "not mapped: %s", map[string]string{
+			"Service":                 "a CXObjective names its journey, taken from the SLO's spec.service",
+			"DataSource":              "the selectors of a CXObjective are read by the Prometheus that loads its rules",
+			"AlertNotificationTarget": "alerts reach the channels of the owner CXTeam",
+		}[d.kind])
+		return nil
+	default:
+		im.fail(d, "kind", "unknown OpenSLO kind %q", d.kind)
+		return nil
+	}
+	im.decodeInto(d, specField, u.Object[specField], spec)
+	d.spec = spec
+	switch d.kind {
+	case osloKindSLI:
+		im.slis[d.meta.Name] = d
+	case osloKindAlertPolicy:
+		im.policies[d.meta.Name] = d
+	case osloKindAlertCondition:
+		im.conds[d.meta.Name] = d
+	}
+	return d
+}
+
+// decodeInto decodes raw into target and warns about each field that the
+// OpenSLO types here do not know.
+func (im *importer) decodeInto(d *osloDoc, path string, raw, target any) {
+	if raw == nil {
+		return
+	}
+	b, err := json.Marshal(raw)
+	if err == nil {
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.UseNumber()
+		err = dec.Decode(target)
+	}
+	if err != nil {
+		im.fail(d, path, "does not decode: %v", err)
+		return
+	}
+	back, err := json.Marshal(target)
+	if err != nil {
+		return
+	}
+	var known any
+	_ = json.Unmarshal(back, &known)
+	var rawAny any
+	_ = json.Unmarshal(b, &rawAny)
+	for _, p := range unknownPaths(path, rawAny, known) {
+		im.warn(d, p, "not mapped: not a field of OpenSLO v1 that import knows")
+	}
+}
+
+// unknownPaths lists the paths of raw that known (the same document decoded
+// and written back) lacks; empty values are not reported.
+func unknownPaths(path string, raw, known any) []string {
+	var out []string
+	switch r := raw.(type) {
+	case map[string]any:
+		k, _ := known.(map[string]any)
+		keys := make([]string, 0, len(r))
+		for key := range r {
+			keys = append(keys, key)
+		}
+		sort.Strings(keys)
+		for _, key := range keys {
+			child := path + "." + key
+			kv, ok := k[key]
+			if !ok {
+				if !isEmpty(r[key]) {
+					out = append(out, child)
+				}
+				continue
+			}
+			if isFreeForm(child) {
+				continue
+			}
+			out = append(out, unknownPaths(child, r[key], kv)...)
+		}
+	case []any:
+		k, _ := known.([]any)
+		for i, item := range r {
+			var kv any
+			if i < len(k) {
+				kv = k[i]
+			}
+			out = append(out, unknownPaths(fmt.Sprintf("%s[%d]", path, i), item, kv)...)
+		}
+	}
+	return out
+}
+
+// isFreeForm says whether a path holds data of the source's own shape: the
+// spec of a metric source, labels, annotations.
+func isFreeForm(path string) bool {
+	return strings.HasSuffix(path, "metricSource.spec") || strings.HasSuffix(path, ".labels") ||
+		strings.HasSuffix(path, ".annotations") || strings.HasSuffix(path, "timeSliceWindow")
+}
+
+func isEmpty(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case string:
+		return x == ""
+	case map[string]any:
+		return len(x) == 0
+	case []any:
+		return len(x) == 0
+	}
+	return false
+}
+
+// mapSLO turns one SLO into one CXObjective per objective that maps.
+func (im *importer) mapSLO(d *osloDoc) []*cxv1alpha1.CXObjective {
+	spec := d.spec.(*osloSLOSpec)
+	if len(spec.Objectives) == 0 {
+		im.fail(d, "spec.objectives", "Required value: an SLO needs at least one objective")
+		return nil
+	}
+	base, ok := im.baseObjective(d, spec)
+	if !ok {
+		return nil
+	}
+	var out []*cxv1alpha1.CXObjective
+	for i, objective := range spec.Objectives {
+		path := fmt.Sprintf("spec.objectives[%d]", i)
+		obj := base.DeepCopy()
+		if len(spec.Objectives) > 1 {
+			suffix := dnsLabel(objective.DisplayName)
+			if suffix == "" {
+				suffix = strconv.Itoa(i + 1)
+			}
+			obj.Name = base.Name + "-" + suffix
+		}
+		if im.mapObjective(d, spec, objective, path, obj) {
+			out = append(out, obj)
+		}
+	}
+	return out
+}
+
+// baseObjective maps what the objectives of an SLO share: names, owner,
+// window and alerting.
+func (im *importer) baseObjective(d *osloDoc, spec *osloSLOSpec) (*cxv1alpha1.CXObjective, bool) {
+	obj := &cxv1alpha1.CXObjective{
+		TypeMeta:   metav1.TypeMeta{APIVersion: cxv1alpha1.GroupVersion.String(), Kind: kindObjective},
+		ObjectMeta: metav1.ObjectMeta{Name: d.meta.Name, Namespace: im.o.Namespace},
+	}
+	if d.meta.DisplayName != "" {
+		im.warn(d, "metadata.displayName", "not mapped: alert summaries name an objective by its journey and touchpoint")
+	}
+	if len(d.meta.Annotations) > 0 {
+		im.warn(d, "metadata.annotations", "not mapped: a CXObjective's alert annotations are spec.alerting.annotations, which are alert templates")
+	}
+	obj.Spec.Description = strings.TrimSpace(spec.Description)
+	if len(obj.Spec.Description) > 1024 {
+		obj.Spec.Description = obj.Spec.Description[:1024]
+		im.warn(d, "spec.description", "cut to the 1024 characters a CXObjective's description holds")
+	}
+	obj.Spec.Journey = dnsLabel(spec.Service)
+	switch {
+	case spec.Service == "":
+		obj.Spec.Journey = dnsLabel(d.meta.Name)
+		im.warn(d, "spec.service", "not set: the journey is the SLO's name, %q", obj.Spec.Journey)
+	case obj.Spec.Journey != spec.Service:
+		im.warn(d, "spec.service", "%q becomes the journey %q (lower-case letters, digits and dashes)", spec.Service, obj.Spec.Journey)
+	}
+	owner, ok := im.owner(d)
+	if !ok {
+		return nil, false
+	}
+	obj.Spec.Owner = cxv1alpha1.TeamRef{Team: owner}
+	window, ok := im.window(d, spec.TimeWindow)
+	if !ok {
+		return nil, false
+	}
+	obj.Spec.Window = window
+	obj.Spec.Alerting = im.alerting(d, spec.AlertPolicies)
+	return obj, true
+}
+
+// ownerLabels are the metadata labels that name the owner team, in order.
+var ownerLabels = []string{"owner", "team", "cx-team", "cx_team"}
+
+func (im *importer) owner(d *osloDoc) (string, bool) {
+	var fromLabel string
+	for _, key := range ownerLabels {
+		if v := labelValue(d.meta.Labels[key]); v != "" {
+			fromLabel = v
+			break
+		}
+	}
+	switch {
+	case im.o.Owner != "":
+		if fromLabel != "" && fromLabel != im.o.Owner {
+			im.warn(d, "metadata.labels", "the label names owner %q; --owner %q wins", fromLabel, im.o.Owner)
+		}
+		return im.o.Owner, true
+	case fromLabel == "":
+		im.fail(d, "metadata.labels", "no owner team: give --owner TEAM, or a metadata label owner or team")
+		return "", false
+	}
+	team := dnsLabel(fromLabel)
+	if team != fromLabel {
+		im.warn(d, "metadata.labels", "owner %q becomes the CXTeam name %q", fromLabel, team)
+	}
+	return team, team != ""
+}
+
+// labelValue reads an OpenSLO label: a string, or a list of strings (the
+// first one).
+func labelValue(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case []any:
+		if len(x) > 0 {
+			s, _ := x[0].(string)
+			return s
+		}
+	}
+	return ""
+}
+
+// osloDurationRE is OpenSLO's duration shorthand.
+var osloDurationRE = regexp.MustCompile(`^([1-9][0-9]*)(s|m|h|d|w|M|Q|Y)$`)
+
+func (im *importer) window(d *osloDoc, tws []osloTimeWindow) (cxv1alpha1.Duration, bool) {
+	if len(tws) == 0 {
+		im.warn(d, "spec.timeWindow", "not set: the window is the CXObjective's default, 30d")
+		return "", true
+	}
+	if len(tws) > 1 {
+		im.warn(d, "spec.timeWindow", "%d windows: only the first is mapped, a CXObjective has one", len(tws))
+	}
+	tw := tws[0]
+	if tw.Calendar != nil || (tw.IsRolling != nil && !*tw.IsRolling) {
+		im.warn(d, "spec.timeWindow[0].calendar", "not mapped: a CXObjective's window is rolling, not calendar-aligned; %s is used as a rolling window", tw.Duration)
+	}
+	m := osloDurationRE.FindStringSubmatch(tw.Duration)
+	if m == nil {
+		im.fail(d, "spec.timeWindow[0].duration", "%q is not an OpenSLO duration such as 28d or 4w", tw.Duration)
+		return "", false
+	}
+	n, _ := strconv.Atoi(m[1])
+	unit := m[2]
+	switch unit {
+	case "M":
+		im.warn(d, "spec.timeWindow[0].duration", "%s: a month is taken as 30 days", tw.Duration)
+		n, unit = n*30, "d"
+	case "Q":
+		im.warn(d, "spec.timeWindow[0].duration", "%s: a quarter is taken as 90 days", tw.Duration)
+		n, unit = n*90, "d"
+	case "Y":
+		n, unit = n*365, "d"
+	case "s":
+		im.fail(d, "spec.timeWindow[0].duration", "%s: a CXObjective's window is between 1d and 90d", tw.Duration)
+		return "", false
+	}
+	w := cxv1alpha1.Duration(fmt.Sprintf("%d%s", n, unit))
+	dur, err := slo.ParseDuration(string(w))
+	if err != nil || dur < 24*time.Hour || dur > 90*24*time.Hour {
+		im.fail(d, "spec.timeWindow[0].duration", "%s: a CXObjective's window is between 1d and 90d", tw.Duration)
+		return "", false
+	}
+	return w, true
+}
+
+// alerting maps the SLO's alert policies onto burn-rate windows: each
+// burnrate condition becomes a window pair whose long window is the
+// condition's lookback window.
+func (im *importer) alerting(d *osloDoc, entries []osloPolicyEntry) *cxv1alpha1.Alerting {
+	if len(entries) == 0 {
+		return nil
+	}
+	a := &cxv1alpha1.Alerting{}
+	for i, e := range entries {
+		path := fmt.Sprintf("spec.alertPolicies[%d]", i)
+		policy, owner := im.policy(d, e, path)
+		if policy == nil {
+			continue
+		}
+		im.policyFlags(owner, policy, path)
+		for j, ce := range policy.Conditions {
+			cpath := fmt.Sprintf("%s.spec.conditions[%d]", path, j)
+			cond, cowner, cp := im.condition(owner, ce, cpath)
+			if cond == nil {
+				continue
+			}
+			sev, w, ok := im.burnWindow(cowner, cond, cp)
+			if !ok {
+				continue
+			}
+			switch sev {
+			case cxv1alpha1.SeverityPage:
+				a.PageWindows = append(a.PageWindows, w)
+			case cxv1alpha1.SeverityTicket:
+				a.TicketWindows = append(a.TicketWindows, w)
+			}
+		}
+	}
+	for _, ws := range []*[]cxv1alpha1.BurnRateWindow{&a.PageWindows, &a.TicketWindows} {
+		if len(*ws) > 4 {
+			im.warn(d, "spec.alertPolicies", "%d window pairs of one severity: a CXObjective keeps the first 4", len(*ws))
+			*ws = (*ws)[:4]
+		}
+	}
+	if len(a.PageWindows) == 0 && len(a.TicketWindows) == 0 {
+		im.warn(d, "spec.alertPolicies", "no burn-rate condition maps: the CXObjective keeps the default page and ticket windows")
+		return nil
+	}
+	off := false
+	if len(a.PageWindows) == 0 {
+		a.Page = &off
+	}
+	if len(a.TicketWindows) == 0 {
+		a.Ticket = &off
+	}
+	return a
+}
+
+// policy resolves an inline or referenced alert policy.
+func (im *importer) policy(d *osloDoc, e osloPolicyEntry, path string) (*osloAlertPolicy, *osloDoc) {
+	if e.AlertPolicyRef != "" {
+		p, ok := im.policies[e.AlertPolicyRef]
+		if !ok {
+			im.warn(d, path+".alertPolicyRef", "not mapped: no AlertPolicy %q among the files given", e.AlertPolicyRef)
+			return nil, nil
+		}
+		return p.spec.(*osloAlertPolicy), p
+	}
+	if e.Spec == nil {
+		im.warn(d, path, "not mapped: neither alertPolicyRef nor an inline AlertPolicy")
+		return nil, nil
+	}
+	return e.Spec, d
+}
+
+func (im *importer) policyFlags(d *osloDoc, p *osloAlertPolicy, path string) {
+	prefix := path + ".spec"
+	if d.kind == osloKindAlertPolicy {
+		prefix = specField
+	}
+	if p.AlertWhenNoData != nil && *p.AlertWhenNoData {
+		im.warn(d, prefix+".alertWhenNoData", "not mapped: missing data is reported in the CXObjective's status (BudgetKnown=False, NoData), not alerted on")
+	}
+	if p.AlertWhenResolved != nil && !*p.AlertWhenResolved {
+		im.warn(d, prefix+".alertWhenResolved", "not mapped: the channels of a CXTeam are always told when an alert resolves")
+	}
+	if p.AlertWhenBreaching != nil && !*p.AlertWhenBreaching {
+		im.warn(d, prefix+".alertWhenBreaching", "not mapped: burn-rate alerts fire while the budget burns too fast")
+	}
+	if len(p.NotificationTargets) > 0 {
+		im.warn(d, prefix+".notificationTargets", "not mapped: alerts reach the channels of the owner CXTeam")
+	}
+}
+
+// condition resolves an inline or referenced alert condition.
+func (im *importer) condition(owner *osloDoc, ce osloConditionEntry, path string) (*osloAlertCondition, *osloDoc, string) {
+	if ce.ConditionRef != "" {
+		c, ok := im.conds[ce.ConditionRef]
+		if !ok {
+			im.warn(owner, path+".conditionRef", "not mapped: no AlertCondition %q among the files given", ce.ConditionRef)
+			return nil, nil, ""
+		}
+		return c.spec.(*osloAlertCondition), c, specField
+	}
+	if ce.Spec == nil {
+		im.warn(owner, path, "not mapped: neither conditionRef nor an inline AlertCondition")
+		return nil, nil, ""
+	}
+	return ce.Spec, owner, path + ".spec"
+}
+
+// severities maps common alert severity words onto page and ticket.
+var osloSeverities = map[string]cxv1alpha1.Severity{
+	"page": cxv1alpha1.SeverityPage, "critical": cxv1alpha1.SeverityPage, "high": cxv1alpha1.SeverityPage,
+	"urgent": cxv1alpha1.SeverityPage, "p1": cxv1alpha1.SeverityPage, "sev1": cxv1alpha1.SeverityPage,
+	"ticket": cxv1alpha1.SeverityTicket, "warning": cxv1alpha1.SeverityTicket, "medium": cxv1alpha1.SeverityTicket,
+	"low": cxv1alpha1.SeverityTicket, "p2": cxv1alpha1.SeverityTicket, "p3": cxv1alpha1.SeverityTicket,
+	"sev2": cxv1alpha1.SeverityTicket, "sev3": cxv1alpha1.SeverityTicket,
+}
+
+// burnWindow maps one burnrate condition. OpenSLO has one lookback window;
+// a CXObjective's pair has a long and a short window: the lookback window is
+// the long one, and the short one is a twelfth of it, as in the SRE
+// workbook's pairs.
+func (im *importer) burnWindow(d *osloDoc, c *osloAlertCondition, path string) (cxv1alpha1.Severity, cxv1alpha1.BurnRateWindow, bool) {
+	var w cxv1alpha1.BurnRateWindow
+	sev, ok := osloSeverities[strings.ToLower(c.Severity)]
+	if !ok {
+		im.warn(d, path+".severity", "not mapped: %q is neither a page (page, critical, high) nor a ticket (ticket, warning, low) severity; the condition is left out", c.Severity)
+		return "", w, false
+	}
+	cond := c.Condition
+	cpath := path + ".condition"
+	if !strings.EqualFold(cond.Kind, "burnrate") {
+		im.warn(d, cpath+".kind", "not mapped: only burnrate conditions map to CXObjective alerts, not %q", cond.Kind)
+		return "", w, false
+	}
+	if cond.Op != opGT && cond.Op != opGTE {
+		im.warn(d, cpath+".op", "not mapped: a burn-rate alert fires above its factor; op %q is left out", cond.Op)
+		return "", w, false
+	}
+	if cond.Op == opGTE {
+		im.warn(d, cpath+".op", "gte becomes gt: burn-rate alerts fire above the factor")
+	}
+	factor, ok := decimalText(cond.Threshold, 3)
+	if !ok || cond.Threshold == nil {
+		im.warn(d, cpath+".threshold", "not mapped: the factor must be a positive number with at most 3 decimals")
+		return "", w, false
+	}
+	long, ok := osloWindow(cond.LookbackWindow)
+	if !ok {
+		im.warn(d, cpath+".lookbackWindow", "not mapped: %q is not a duration in minutes, hours, days or weeks such as 1h", cond.LookbackWindow)
+		return "", w, false
+	}
+	short := max(time.Minute, (long / 12).Truncate(time.Minute))
+	if cond.AlertAfter != "" {
+		im.warn(d, cpath+".alertAfter", "not mapped: the short window (%s, a twelfth of the lookback window) confirms the burn instead", formatWindow(short))
+	}
+	w = cxv1alpha1.BurnRateWindow{Long: cxv1alpha1.Duration(formatWindow(long)), Short: cxv1alpha1.Duration(formatWindow(short)), Factor: factor}
+	return sev, w, true
+}
+
+// osloWindow parses an alert lookback window into minutes or more.
+func osloWindow(s string) (time.Duration, bool) {
+	m := osloDurationRE.FindStringSubmatch(s)
+	if m == nil || m[2] == "s" || m[2] == "M" || m[2] == "Q" || m[2] == "Y" {
+		return 0, false
+	}
+	d, err := slo.ParseDuration(s)
+	return d, err == nil
+}
+
+// formatWindow writes a duration in the one unit the API takes.
+func formatWindow(d time.Duration) string {
+	switch {
+	case d%(7*24*time.Hour) == 0:
+		return fmt.Sprintf("%dw", d/(7*24*time.Hour))
+	case d%(24*time.Hour) == 0:
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	default:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+}
+
+// mapObjective maps one objective of an SLO, with its SLI, onto obj.
+func (im *importer) mapObjective(d *osloDoc, spec *osloSLOSpec, o osloObjective, path string, obj *cxv1alpha1.CXObjective) bool {
+	target, ok := im.target(d, o, path)
+	if !ok {
+		return false
+	}
+	obj.Spec.Target = target
+	if o.DisplayName != "" && len(spec.Objectives) == 1 {
+		im.warn(d, path+".displayName", "not mapped: an objective has no name of its own in a CXObjective")
+	}
+	if o.CompositeWeight != nil {
+		im.warn(d, path+".compositeWeight", "not mapped: CXObjectives are not composite")
+	}
+	sli, sliDoc, sliPath := im.indicator(d, spec, o, path)
+	if sli == nil {
+		return false
+	}
+	switch spec.BudgetingMethod {
+	case "", "Occurrences":
+	case "Timeslices", "RatioTimeslices":
+		if sli.RatioMetric != nil {
+			im.warn(d, "spec.budgetingMethod", "%s: not mapped: an error-ratio CXObjective counts events (Occurrences), not time slices", spec.BudgetingMethod)
+		}
+		if o.TimeSliceTarget != nil || o.TimeSliceWindow != nil {
+			im.warn(d, path+".timeSliceTarget", "not mapped: a score CXObjective samples the gauge at each rule evaluation, not in time slices")
+		}
+	default:
+		im.warn(d, "spec.budgetingMethod", "not mapped: unknown budgeting method %q", spec.BudgetingMethod)
+	}
+	var mapped bool
+	switch {
+	case sli.RatioMetric != nil && sli.ThresholdMetric != nil:
+		im.fail(sliDoc, sliPath, "an SLI sets either ratioMetric or thresholdMetric")
+	case sli.RatioMetric != nil:
+		mapped = im.ratioSLI(sliDoc, sli.RatioMetric, sliPath+".ratioMetric", obj)
+	case sli.ThresholdMetric != nil:
+		mapped = im.thresholdSLI(sliDoc, sli.ThresholdMetric, sliPath+".thresholdMetric", d, o, path, obj)
+	default:
+		im.fail(sliDoc, sliPath, "Required value: an SLI needs a ratioMetric or a thresholdMetric")
+	}
+	return mapped
+}
+
+// target maps target (a fraction) or targetPercent onto the percentage
+// text of a CXObjective, exactly, in decimal.
+func (im *importer) target(d *osloDoc, o osloObjective, path string) (string, bool) {
+	var r *big.Rat
+	var ok bool
+	switch {
+	case o.Target != nil && o.TargetPercent != nil:
+		im.fail(d, path, "sets both target and targetPercent")
+		return "", false
+	case o.Target != nil:
+		r, ok = new(big.Rat).SetString(o.Target.String())
+		if ok {
+			r.Mul(r, big.NewRat(100, 1))
+		}
+	case o.TargetPercent != nil:
+		r, ok = new(big.Rat).SetString(o.TargetPercent.String())
+	default:
+		im.fail(d, path+".target", "Required value: an objective needs target or targetPercent")
+		return "", false
+	}
+	if !ok || r.Sign() <= 0 || r.Cmp(big.NewRat(100, 1)) >= 0 {
+		im.fail(d, path+".target", "must be a share strictly between 0 and 1 (or a percentage between 0 and 100)")
+		return "", false
+	}
+	text := strings.TrimRight(strings.TrimRight(r.FloatString(6), "0"), ".")
+	if back, _ := new(big.Rat).SetString(text); back.Cmp(r) != 0 {
+		im.warn(d, path+".target", "rounded to %s%%: a CXObjective's target has at most 6 decimals", text)
+	}
+	return text, true
+}
+
+// indicator finds the objective's SLI: the objective's own, else the
+// SLO's, inline or by name.
+func (im *importer) indicator(d *osloDoc, spec *osloSLOSpec, o osloObjective, path string) (*osloSLISpec, *osloDoc, string) {
+	switch {
+	case o.Indicator != nil:
+		return &o.Indicator.Spec, d, path + ".indicator.spec"
+	case o.IndicatorRef != "":
+		return im.sliRef(d, o.IndicatorRef, path+".indicatorRef")
+	case spec.Indicator != nil:
+		return &spec.Indicator.Spec, d, "spec.indicator.spec"
+	case spec.IndicatorRef != "":
+		return im.sliRef(d, spec.IndicatorRef, "spec.indicatorRef")
+	}
+	im.fail(d, "spec.indicator", "Required value: the SLO needs an indicator or an indicatorRef")
+	return nil, nil, ""
+}
+
+func (im *importer) sliRef(d *osloDoc, name, path string) (*osloSLISpec, *osloDoc, string) {
+	s, ok := im.slis[name]
+	if !ok {
+		im.fail(d, path, "no SLI %q among the files given", name)
+		return nil, nil, ""
+	}
+	return s.spec.(*osloSLISpec), s, specField
+}
+
+// ratioSLI maps a ratio metric onto an errorRatio SLI.
+func (im *importer) ratioSLI(d *osloDoc, r *osloRatioMetric, path string, obj *cxv1alpha1.CXObjective) bool {
+	if r.Raw != nil {
+		im.fail(d, path+".raw", "cannot map: a precomputed ratio has no events to count; give good or bad and total")
+		return false
+	}
+	if r.Counter != nil && !*r.Counter {
+		im.warn(d, path+".counter", "false: the errorRatio SLI applies rate() to counters; the queries are read as counters")
+	}
+	if r.Total == nil {
+		im.fail(d, path+".total", "Required value: an errorRatio SLI needs total")
+		return false
+	}
+	total, ok := im.metricSelector(d, r.Total, path+".total")
+	if !ok {
+		return false
+	}
+	var errs slo.Selector
+	switch {
+	case r.Bad != nil:
+		errs, ok = im.metricSelector(d, r.Bad, path+".bad")
+		if !ok {
+			return false
+		}
+		if r.Good != nil {
+			im.warn(d, path+".good", "not mapped: bad and total are used")
+		}
+	case r.Good != nil:
+		good, ok := im.metricSelector(d, r.Good, path+".good")
+		if !ok {
+			return false
+		}
+		errs, ok = complement(good, total)
+		if !ok {
+			im.fail(d, path+".good", "cannot map: an errorRatio SLI counts bad events; %s is not %s with one more matcher that could be negated, so give bad", good, total)
+			return false
+		}
+		im.warn(d, path+".good", "good events %s become bad events %s", good, errs)
+	default:
+		im.fail(d, path, "Required value: give good or bad with total")
+		return false
+	}
+	obj.Spec.SLI = cxv1alpha1.SLI{ErrorRatio: &cxv1alpha1.ErrorRatioSLI{
+		Errors: cxv1alpha1.Selector(errs.String()), Total: cxv1alpha1.Selector(total.String())}}
+	return true
+}
+
+// complement returns the selector of the events that total matches and
+// good does not, when good is total with one more matcher: that matcher,
+// negated.
+func complement(good, total slo.Selector) (slo.Selector, bool) {
+	if good.Name != total.Name || len(good.Matchers) != len(total.Matchers)+1 {
+		return slo.Selector{}, false
+	}
+	var extra *labels.Matcher
+	for _, m := range good.Matchers {
+		found := false
+		for _, t := range total.Matchers {
+			found = found || t.String() == m.String()
+		}
+		if !found {
+			if extra != nil {
+				return slo.Selector{}, false
+			}
+			extra = m
+		}
+	}
+	if extra == nil {
+		return slo.Selector{}, false
+	}
+	negated := map[labels.MatchType]labels.MatchType{
+		labels.MatchEqual: labels.MatchNotEqual, labels.MatchNotEqual: labels.MatchEqual,
+		labels.MatchRegexp: labels.MatchNotRegexp, labels.MatchNotRegexp: labels.MatchRegexp,
+	}[extra.Type]
+	out := slo.Selector{Name: total.Name, Matchers: append(append([]*labels.Matcher(nil), total.Matchers...),
+		labels.MustNewMatcher(negated, extra.Name, extra.Value))}
+	return out, true
+}
+
+// thresholdSLI maps a threshold metric with the objective's op and value:
+// a quantile of a histogram under a latency becomes a latency SLI, a gauge
+// against a value a score SLI.
+func (im *importer) thresholdSLI(d *osloDoc, m *osloMetric, path string, sloDoc *osloDoc, o osloObjective, opath string, obj *cxv1alpha1.CXObjective) bool {
+	query, ok := im.query(d, m, path)
+	if !ok {
+		return false
+	}
+	if o.Value == nil || o.Op == "" {
+		im.fail(sloDoc, opath, "Required value: a threshold metric needs the objective's op and value")
+		return false
+	}
+	value, err := strconv.ParseFloat(o.Value.String(), 64)
+	if err != nil {
+		im.fail(sloDoc, opath+".value", "%q is not a number", o.Value.String())
+		return false
+	}
+	expr, err := parser.NewParser(parser.Options{}).ParseExpr(query)
+	if err != nil {
+		im.fail(d, path+".metricSource.spec.query", "does not parse as PromQL: %v", err)
+		return false
+	}
+	below := o.Op == opLT || o.Op == opLTE
+	if !below && o.Op != opGT && o.Op != opGTE {
+		im.fail(sloDoc, opath+".op", "must be lt, lte, gt or gte, not %q", o.Op)
+		return false
+	}
+	if hist, quantile, ok := histogramQuantile(expr); ok {
+		if !below {
+			im.fail(sloDoc, opath+".op", "a latency objective keeps a quantile under a threshold: op must be lt or lte")
+			return false
+		}
+		threshold := latencyText(value)
+		im.warn(d, path+".metricSource.spec.query", "the %s quantile under %s becomes the share of events faster than %s: "+
+			"the target is that share, and %s must be a bucket boundary (le) of %s", slo.FormatFloat(quantile), threshold, threshold, threshold, hist.Name)
+		obj.Spec.SLI = cxv1alpha1.SLI{Latency: &cxv1alpha1.LatencySLI{
+			Metric: cxv1alpha1.Selector(hist.String()), Threshold: threshold, Histogram: cxv1alpha1.HistogramClassic}}
+		return true
+	}
+	sel, ok := reduceSelector(expr, false)
+	if !ok {
+		im.fail(d, path+".metricSource.spec.query", "cannot map: %q is neither a gauge selector (or avg/avg_over_time of one) nor histogram_quantile of a histogram's buckets", query)
+		return false
+	}
+	if o.Op == opLT || o.Op == opGT {
+		im.warn(sloDoc, opath+".op", "%s becomes %s: a score is good at the threshold too", o.Op, o.Op+"e")
+	}
+	goodWhen := cxv1alpha1.GoodAbove
+	if below {
+		goodWhen = cxv1alpha1.GoodBelow
+	}
+	obj.Spec.SLI = cxv1alpha1.SLI{Score: &cxv1alpha1.ScoreSLI{
+		Metric: cxv1alpha1.Selector(sel.String()), Threshold: slo.FormatFloat(value), GoodWhen: goodWhen}}
+	return true
+}
+
+// latencyText writes seconds as the API's threshold: 300ms, 1.5s.
+func latencyText(seconds float64) string {
+	ms := seconds * 1000
+	if ms == float64(int64(ms)) && seconds < 1 {
+		return strconv.FormatInt(int64(ms), 10) + "ms"
+	}
+	return slo.FormatFloat(seconds) + "s"
+}
+
+// query reads the PromQL of a Prometheus metric source.
+func (im *importer) query(d *osloDoc, m *osloMetric, path string) (string, bool) {
+	src := m.MetricSource
+	if src.MetricSourceRef != "" {
+		im.warn(d, path+".metricSource.metricSourceRef", "not mapped: the query is read by the Prometheus that loads the rules")
+	}
+	if src.Type != "" && !strings.EqualFold(src.Type, "prometheus") {
+		im.fail(d, path+".metricSource.type", "cannot map: %q is not a Prometheus source", src.Type)
+		return "", false
+	}
+	q, _ := src.Spec["query"].(string)
+	if q == "" {
+		im.fail(d, path+".metricSource.spec.query", "Required value: a Prometheus metric source needs its query")
+		return "", false
+	}
+	for k := range src.Spec {
+		if k != "query" {
+			im.warn(d, path+".metricSource.spec."+k, "not mapped")
+		}
+	}
+	return strings.TrimSpace(q), true
+}
+
+// metricSelector reads a counter query as a selector.
+func (im *importer) metricSelector(d *osloDoc, m *osloMetric, path string) (slo.Selector, bool) {
+	q, ok := im.query(d, m, path)
+	if !ok {
+		return slo.Selector{}, false
+	}
+	expr, err := parser.NewParser(parser.Options{}).ParseExpr(q)
+	if err != nil {
+		im.fail(d, path+".metricSource.spec.query", "does not parse as PromQL: %v", err)
+		return slo.Selector{}, false
+	}
+	sel, ok := reduceSelector(expr, true)
+	if !ok {
+		im.fail(d, path+".metricSource.spec.query", "cannot map: %q is not a counter selector, or sum(rate(selector[...])) of one", q)
+		return slo.Selector{}, false
+	}
+	if agg, ok := unparen(expr).(*parser.AggregateExpr); ok && (len(agg.Grouping) > 0 || agg.Without) {
+		by := "by"
+		if agg.Without {
+			by = "without"
+		}
+		im.warn(d, path+".metricSource.spec.query", "%s (%s) is dropped: a CXObjective sums every series", by, strings.Join(agg.Grouping, ", "))
+	}
+	return sel, true
+}
+
+func unparen(e parser.Expr) parser.Expr {
+	for {
+		p, ok := e.(*parser.ParenExpr)
+		if !ok {
+			return e
+		}
+		e = p.Expr
+	}
+}
+
+// reduceSelector finds the selector inside the shapes that a CXObjective
+// applies itself: sum(...), rate/increase/irate(...[w]) for counters,
+// avg(...), avg_over_time(...[w]) and last_over_time for gauges.
+func reduceSelector(e parser.Expr, counter bool) (slo.Selector, bool) {
+	e = unparen(e)
+	switch x := e.(type) {
+	case *parser.VectorSelector:
+		if x.OriginalOffset != 0 || x.Timestamp != nil || x.StartOrEnd != 0 {
+			return slo.Selector{}, false
+		}
+		sel, err := slo.ParseSelector(x.String())
+		return sel, err == nil
+	case *parser.MatrixSelector:
+		return reduceSelector(x.VectorSelector, counter)
+	case *parser.AggregateExpr:
+		if (counter && x.Op == parser.SUM) || (!counter && (x.Op == parser.AVG || x.Op == parser.SUM)) {
+			return reduceSelector(x.Expr, counter)
+		}
+	case *parser.Call:
+		names := map[string]bool{"rate": counter, "increase": counter, "irate": counter,
+			"avg_over_time": !counter, "last_over_time": !counter}
+		if names[x.Func.Name] && len(x.Args) == 1 {
+			return reduceSelector(x.Args[0], counter)
+		}
+	}
+	return slo.Selector{}, false
+}
+
+// histogramQuantile recognises histogram_quantile(q, sum(rate(X_bucket{...}[w])) by (le)) and
+// returns the histogram's base selector and the quantile.
+func histogramQuantile(e parser.Expr) (slo.Selector, float64, bool) {
+	call, ok := unparen(e).(*parser.Call)
+	if !ok || call.Func.Name != "histogram_quantile" || len(call.Args) != 2 {
+		return slo.Selector{}, 0, false
+	}
+	q, ok := unparen(call.Args[0]).(*parser.NumberLiteral)
+	if !ok {
+		return slo.Selector{}, 0, false
+	}
+	inner := unparen(call.Args[1])
+	if agg, ok := inner.(*parser.AggregateExpr); ok && agg.Op == parser.SUM {
+		inner = agg.Expr
+	}
+	sel, ok := reduceSelector(inner, true)
+	if !ok || !strings.HasSuffix(sel.Name, "_bucket") {
+		return slo.Selector{}, 0, false
+	}
+	sel.Name = strings.TrimSuffix(sel.Name, "_bucket")
+	var kept []*labels.Matcher
+	for _, m := range sel.Matchers {
+		if m.Name != "le" {
+			kept = append(kept, m)
+		}
+	}
+	sel.Matchers = kept
+	return sel, q.Val, true
+}
+
+// decimalText writes a positive number with at most decimals decimals.
+func decimalText(n *json.Number, decimals int) (string, bool) {
+	if n == nil {
+		return "", false
+	}
+	r, ok := new(big.Rat).SetString(n.String())
+	if !ok || r.Sign() <= 0 {
+		return "", false
+	}
+	text := strings.TrimRight(strings.TrimRight(r.FloatString(decimals), "0"), ".")
+	back, _ := new(big.Rat).SetString(text)
+	return text, back.Cmp(r) == 0
+}
+
+// dnsLabel turns free text into a DNS label: lower case, dashes for
+// everything else, at most 63 characters.
+func dnsLabel(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(s) {
+		switch {
+		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
+			b.WriteRune(r)
+			dash = false
+		case !dash && b.Len() > 0:
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	out := strings.TrimRight(b.String(), "-")
+	if len(out) > 63 {
+		out = strings.TrimRight(out[:63], "-")
+	}
+	return out
+}
+
+// admitted checks a mapped objective the way the API server would, and
+// returns it as the manifest to write.
+func (im *importer) admitted(ctx context.Context, d *osloDoc, obj *cxv1alpha1.CXObjective) (*unstructured.Unstructured, bool) {
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		im.fail(d, "", "writing the CXObjective: %v", err)
+		return nil, false
+	}
+	u := &unstructured.Unstructured{Object: m}
+	delete(u.Object, "status")
+	unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
+	check := u.DeepCopy()
+	if check.GetNamespace() == "" {
+		check.SetNamespace("default")
+	}
+	adm, err := admitObject(ctx, check)
+	if err != nil {
+		im.fail(d, "", "%v", err)
+		return nil, false
+	}
+	for _, fe := range adm.all() {
+		im.fail(d, "", "the CXObjective %s would be refused: %s: %s", obj.Name, fe.Field, errorBody(fe))
+	}
+	return u, !adm.refused()
+}
