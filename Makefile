@@ -99,6 +99,12 @@ BENCH_RULES_FLAGS ?=
 bench-rules: ## Measure rule evaluation cost and detection against Sloth and Pyrra; rewrites docs/benchmarks.md (BENCH_RULES_FLAGS="--days 30" for 30 days).
 	go run ./test/bench/rules --markdown $(BENCH_RULES_FLAGS)
 
+BENCH_RECONCILE_FLAGS ?=
+.PHONY: bench-reconcile
+bench-reconcile: envtest ## Measure the manager binary on a local control plane at 1,000 and 10,000 objectives (time to rules, latency, peak RSS, API writes); rewrites its results in docs/benchmarks.md.
+	go build -o $(LOCALBIN)/manager ./cmd/manager
+	go run ./test/bench/reconcile --manager $(LOCALBIN)/manager --markdown $(BENCH_RECONCILE_FLAGS)
+
 ##@ Build
 
 .PHONY: build

@@ -99,8 +99,8 @@ func main() {
 		"Labels put on every generated AlertmanagerConfig, for an Alertmanager alertmanagerConfigSelector, as key=value,...")
 	flag.IntVar(&o.concurrency, "concurrency", controller.DefaultConcurrency,
 		"How many CXObjectives, and how many CXTeams, are reconciled in parallel.")
-	flag.Float64Var(&o.qps, "kube-api-qps", 200, "Queries per second to the Kubernetes API server, on average.")
-	flag.IntVar(&o.burst, "kube-api-burst", 400, "Queries to the Kubernetes API server in a burst.")
+	flag.Float64Var(&o.qps, "kube-api-qps", 500, "Queries per second to the Kubernetes API server, on average; its priority and fairness settings limit the manager too.")
+	flag.IntVar(&o.burst, "kube-api-burst", 1000, "Queries to the Kubernetes API server in a burst.")
 	flag.StringVar(&o.prometheus.url, "prometheus-url", "",
 		"Base URL of the Prometheus (or Thanos Query, Mimir) HTTP API to read error budgets from, e.g. http://prometheus-operated.monitoring:9090. Empty: status shows no figures.")
 	flag.StringVar(&o.prometheus.bearerTokenFile, "prometheus-bearer-token-file", "", "File with a bearer token for the Prometheus API.")

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -94,7 +95,7 @@ func (r *ObjectiveReconciler) applyRule(ctx context.Context, obj *cxv1alpha1.CXO
 		if err := ensureOwned(live, obj, "PrometheusRule"); err != nil {
 			return err
 		}
-		if upToDate(live, rule, live.Spec, rule.Spec) {
+		if upToDate(live, rule, live.GetAnnotations()[liveSpecHash], specHash(rule.Spec)) {
 			return nil
 		}
 	}
@@ -136,7 +137,11 @@ func (r *ObjectiveReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Man
 		Named("cxobjective").
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		For(&cxv1alpha1.CXObjective{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Owns(&monitoringv1.PrometheusRule{}).
+		// The rule's creation is this reconciler's own write; its changes
+		// and its deletion are what it repairs.
+		Owns(&monitoringv1.PrometheusRule{}, builder.WithPredicates(predicate.Funcs{
+			CreateFunc: func(event.CreateEvent) bool { return false },
+		})).
 		// Only a team's spec (and its coming and going) changes rules; its
 		// status changes every time the budget reader writes it.
 		Watches(&cxv1alpha1.CXTeam{}, handler.EnqueueRequestsFromMapFunc(r.objectivesOfTeam),

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 
 	"github.com/cxops/cx-operator/internal/desired"
 )
@@ -36,13 +35,6 @@ const DefaultBudgetPeriod = time.Minute
 // DefaultConcurrency is the default number of parallel reconciles per kind:
 // a reconcile mostly waits for the API server.
 const DefaultConcurrency = 8
-
-// CacheOptions are the manager's cache settings: the generated objects carry
-// large managed fields from server-side apply, which the controllers never
-// read, so the cache drops them.
-func CacheOptions() cache.Options {
-	return cache.Options{DefaultTransform: cache.TransformStripManagedFields()}
-}
 
 // Setup registers both reconcilers and the metrics with the manager.
 func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -71,7 +72,7 @@ func (r *TeamReconciler) reconcileConfig(ctx context.Context, team *cxv1alpha1.C
 			return failed(err)
 		}
 	}
-	if !found || !upToDate(live, config, live.Spec, config.Spec) {
+	if !found || !upToDate(live, config, normalJSON(live.Spec), normalJSON(config.Spec)) {
 		if err := apply(ctx, r.Client, config); err != nil {
 			return failed(err)
 		}
@@ -128,4 +129,18 @@ type ownerChanged struct {
 
 func (ownerChanged) Update(e event.UpdateEvent) bool {
 	return desired.OwnerKey(e.ObjectOld.(*cxv1alpha1.CXObjective)) != desired.OwnerKey(e.ObjectNew.(*cxv1alpha1.CXObjective))
+}
+
+// normalJSON is v as generic JSON, so that raw JSON fields (the child
+// routes) compare by value: the API server returns them with sorted keys.
+func normalJSON(v any) any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return v
+	}
+	var out any
+	if err := json.Unmarshal(b, &out); err != nil {
+		return v
+	}
+	return out
 }

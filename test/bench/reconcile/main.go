@@ -1,0 +1,183 @@
+// Command bench-reconcile measures how fast the manager turns CXObjectives
+// into PrometheusRules, how much memory it needs for that, and how many
+// writes it sends to the API server.
+//
+// For each size it starts a fresh local control plane (the kube-apiserver
+// and etcd that `make envtest` builds, with the CRDs), runs the real manager
+// binary against it as a separate process, creates 50 CXTeams across 10
+// namespaces and then the CXObjectives, concurrently, and watches for each
+// objective's PrometheusRule and for its Ready condition. It then checks
+// that nothing is written again when nothing changed: it waits idle, touches
+// every team's spec in a way that leaves the rules as they are, and restarts
+// the manager, counting the API server's own request metrics each time.
+// With --markdown it rewrites its results block in docs/benchmarks.md.
+//
+//	go build -o bin/manager ./cmd/manager
+//	go run ./test/bench/reconcile --manager bin/manager [--sizes 1000,10000] [--markdown]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/cxops/cx-operator/test/utils"
+)
+
+// config is the command line.
+type config struct {
+	sizes      []int
+	teams      int
+	namespaces int
+	workers    int
+	idle       time.Duration
+	timeout    time.Duration
+	manager    string
+	managerArg string
+	managerEnv string
+	docs       string
+	markdown   bool
+	keep       bool
+	command    string
+	// profileDir, when set, receives CPU profiles of the API server and the
+	// manager while the objectives are created, and the manager's heap.
+	profileDir     string
+	profileSeconds int
+	managerPprof   string
+}
+
+func main() {
+	if err := mainErr(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench-reconcile:", err)
+		os.Exit(1)
+	}
+}
+
+func mainErr() error {
+	root := utils.RepoRoot()
+	cfg := config{command: commandLine(root)}
+	sizes := flag.String("sizes", "1000,10000", "numbers of CXObjectives, comma-separated; each size runs on a fresh control plane and a fresh manager")
+	flag.IntVar(&cfg.teams, "teams", 50, "CXTeams the objectives are spread over")
+	flag.IntVar(&cfg.namespaces, "namespaces", 10, "namespaces the teams are spread over")
+	flag.IntVar(&cfg.workers, "workers", 32, "concurrent creates")
+	flag.DurationVar(&cfg.idle, "idle", 10*time.Second, "how long to wait idle after every objective is Ready, counting writes")
+	flag.DurationVar(&cfg.timeout, "timeout", 10*time.Minute, "how long one phase of one size may take at most")
+	flag.StringVar(&cfg.manager, "manager", "", "the manager binary to run; empty: build ./cmd/manager into a temporary folder")
+	flag.StringVar(&cfg.managerArg, "manager-args", "", "extra arguments for the manager, space-separated")
+	flag.StringVar(&cfg.managerEnv, "manager-env", "", "extra environment of the manager, space-separated NAME=value (e.g. GOMEMLIMIT=48MiB)")
+	flag.StringVar(&cfg.docs, "docs", filepath.Join(root, "docs", "benchmarks.md"), "the Markdown file whose results block --markdown rewrites")
+	flag.BoolVar(&cfg.markdown, "markdown", false, "rewrite the results block of the section \""+SectionHeading+"\" in --docs")
+	flag.BoolVar(&cfg.keep, "keep", false, "keep the work folder (kubeconfig, manager logs, metrics) after a successful run")
+	flag.StringVar(&cfg.profileDir, "profile", "", "folder for CPU profiles of kube-apiserver (and of the manager, with --manager-pprof) taken while the objectives are created")
+	flag.IntVar(&cfg.profileSeconds, "profile-seconds", 15, "length of the CPU profiles")
+	flag.StringVar(&cfg.managerPprof, "manager-pprof", "", "host:port where the manager serves net/http/pprof; cmd/manager does not, so this needs a build with PprofBindAddress set")
+	flag.Parse()
+	var err error
+	if cfg.sizes, err = parseSizes(*sizes); err != nil {
+		return err
+	}
+	if cfg.teams < 1 || cfg.namespaces < 1 || cfg.teams%cfg.namespaces != 0 {
+		return fmt.Errorf("--teams (%d) must be a positive multiple of --namespaces (%d)", cfg.teams, cfg.namespaces)
+	}
+	if cfg.workers < 1 {
+		return errors.New("--workers must be at least 1")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	work, err := os.MkdirTemp("", "bench-reconcile-")
+	if err != nil {
+		return fmt.Errorf("creating the work folder: %w", err)
+	}
+	failed := true
+	defer func() {
+		if failed || cfg.keep {
+			fmt.Fprintf(os.Stderr, "bench-reconcile: the work folder (manager logs, metrics) is %s\n", work)
+			return
+		}
+		if err := os.RemoveAll(work); err != nil {
+			fmt.Fprintln(os.Stderr, "bench-reconcile: removing the work folder:", err)
+		}
+	}()
+	// controller-runtime's own logs (envtest, the observer's informers) go
+	// to a file in the work folder.
+	logFile, err := os.Create(filepath.Join(work, "bench.log"))
+	if err != nil {
+		return err
+	}
+	defer func() { _ = logFile.Close() }()
+	ctrl.SetLogger(zap.New(zap.WriteTo(logFile)))
+	if cfg.manager == "" {
+		if cfg.manager, err = buildManager(ctx, root, work); err != nil {
+			return err
+		}
+	}
+	if cfg.manager, err = filepath.Abs(cfg.manager); err != nil {
+		return err
+	}
+
+	facts := machineFacts()
+	fmt.Println(facts.text())
+	var results []*result
+	for _, n := range cfg.sizes {
+		dir := filepath.Join(work, strconv.Itoa(n))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		res, err := runSize(ctx, cfg, n, dir)
+		if err != nil {
+			return fmt.Errorf("%d objectives: %w", n, err)
+		}
+		fmt.Println(res.text())
+		results = append(results, res)
+	}
+	fmt.Println(summaryTable(results))
+	if cfg.markdown {
+		if err := writeDocs(cfg.docs, markdownBlock(cfg, facts, results)); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "bench-reconcile: wrote the results block of %q in %s\n", SectionHeading, cfg.docs)
+	}
+	failed = false
+	return nil
+}
+
+func parseSizes(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("--sizes: %q is not a positive number", f)
+		}
+		out = append(out, n)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("--sizes: no size given")
+	}
+	return out, nil
+}
+
+// commandLine is how this run was started, with paths inside the
+// repository made relative to it.
+func commandLine(root string) string {
+	args := []string{"go", "run", "./test/bench/reconcile"}
+	for _, a := range os.Args[1:] {
+		args = append(args, strings.ReplaceAll(a, root+string(filepath.Separator), ""))
+	}
+	return strings.Join(args, " ")
+}
