@@ -105,6 +105,11 @@ bench-reconcile: envtest ## Measure the manager binary on a local control plane 
 	go build -o $(LOCALBIN)/manager ./cmd/manager
 	go run ./test/bench/reconcile --manager $(LOCALBIN)/manager --markdown $(BENCH_RECONCILE_FLAGS)
 
+BENCH_BUDGET_FLAGS ?=
+.PHONY: bench-budget
+bench-budget: envtest ## Measure the budget reader with 10,000 objectives and a fake Prometheus (queries/s, in flight, API writes/min, manager CPU and RSS); prints the block for docs/benchmarks.md.
+	go run ./test/bench/budget $(BENCH_BUDGET_FLAGS)
+
 ##@ Build
 
 .PHONY: build
