@@ -26,16 +26,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"strings"
-	"syscall"
 	"time"
 
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-
-	"github.com/cxops/cx-operator/test/utils"
+	"github.com/cxops/cx-operator/test/bench/internal/benchkit"
 )
 
 // config is the command line.
@@ -58,15 +52,10 @@ type config struct {
 	command                string
 }
 
-func main() {
-	if err := mainErr(); err != nil {
-		fmt.Fprintln(os.Stderr, "bench-budget:", err)
-		os.Exit(1)
-	}
-}
+func main() { benchkit.Main("bench-budget", run) }
 
-func mainErr() error {
-	cfg := config{command: commandLine()}
+func run(ctx context.Context) error {
+	cfg := config{command: benchkit.CommandLine("./test/bench/budget")}
 	flag.IntVar(&cfg.objectives, "objectives", 10000, "CXObjectives to create")
 	flag.IntVar(&cfg.namespaces, "namespaces", 100, "namespaces the objectives are spread over, one CXTeam each")
 	flag.IntVar(&cfg.workers, "workers", 32, "concurrent creates")
@@ -95,42 +84,23 @@ func mainErr() error {
 		return errors.New("--period must be positive")
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	work, err := os.MkdirTemp("", "bench-budget-")
-	if err != nil {
-		return fmt.Errorf("creating the work folder: %w", err)
-	}
-	failed := true
-	defer func() {
-		if failed || cfg.keep {
-			fmt.Fprintf(os.Stderr, "bench-budget: the work folder (manager logs, memory samples) is %s\n", work)
-			return
-		}
-		if err := os.RemoveAll(work); err != nil {
-			fmt.Fprintln(os.Stderr, "bench-budget: removing the work folder:", err)
-		}
-	}()
-	// controller-runtime's own logs (envtest, the tracker's informers) go
-	// to a file, not between the results.
-	logFile, err := os.Create(filepath.Join(work, "bench.log"))
-	if err != nil {
-		return err
-	}
-	defer func() { _ = logFile.Close() }()
-	ctrl.SetLogger(zap.New(zap.WriteTo(logFile)))
+	return benchkit.InWorkDir("bench-budget", "manager logs, memory samples", cfg.keep, func(work string) error {
+		return measure(ctx, cfg, work)
+	})
+}
 
+// measure runs the benchmark in work and prints the results and the
+// Markdown block.
+func measure(ctx context.Context, cfg config, work string) error {
 	if cfg.manager == "" {
 		fmt.Println("building ./cmd/manager")
-		if cfg.manager, err = buildManager(ctx, work); err != nil {
-			return err
-		}
 	}
-	if cfg.manager, err = filepath.Abs(cfg.manager); err != nil {
+	var err error
+	if cfg.manager, err = benchkit.ManagerBinary(ctx, cfg.manager, work); err != nil {
 		return err
 	}
-	facts := readFacts()
-	fmt.Println(facts.line())
+	facts := benchkit.ReadFacts()
+	fmt.Println(factsLine(facts))
 	res, err := execute(ctx, cfg, work)
 	if err != nil {
 		return err
@@ -147,17 +117,5 @@ func mainErr() error {
 			return fmt.Errorf("writing %s: %w", cfg.markdownOut, err)
 		}
 	}
-	failed = false
 	return nil
-}
-
-// commandLine is how this run was started, with paths in the repository
-// relative to it.
-func commandLine() string {
-	root := utils.RepoRoot() + string(filepath.Separator)
-	args := []string{"go", "run", "./test/bench/budget"}
-	for _, a := range os.Args[1:] {
-		args = append(args, strings.ReplaceAll(a, root, ""))
-	}
-	return strings.Join(args, " ")
 }

@@ -5,20 +5,16 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
-	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cxv1alpha1 "github.com/cxops/cx-operator/api/v1alpha1"
-	"github.com/cxops/cx-operator/test/utils"
+	"github.com/cxops/cx-operator/test/bench/internal/benchkit"
 )
 
 // layout places the objectives: objective i lives in namespace
@@ -29,8 +25,6 @@ type layout struct {
 }
 
 func namespaceName(ns int) string { return fmt.Sprintf("budget-%03d", ns) }
-
-func objectiveName(i int) string { return fmt.Sprintf("obj-%05d", i) }
 
 // teamName is the name of each namespace's team.
 const teamName = "team"
@@ -58,77 +52,13 @@ func (l layout) namespaceNames() []string {
 // team is namespace ns's team: one webhook channel for every severity. The
 // Secret it names need not exist for the team to be Ready.
 func team(ns int) *cxv1alpha1.CXTeam {
-	return &cxv1alpha1.CXTeam{
-		ObjectMeta: metav1.ObjectMeta{Name: teamName, Namespace: namespaceName(ns)},
-		Spec: cxv1alpha1.CXTeamSpec{
-			Department: "Bench",
-			Channels: []cxv1alpha1.Channel{{
-				Name: "oncall", Type: cxv1alpha1.ChannelWebhook,
-				Receive: []cxv1alpha1.Severity{cxv1alpha1.SeverityPage, cxv1alpha1.SeverityTicket, cxv1alpha1.SeverityNotice},
-				Webhook: &cxv1alpha1.WebhookChannel{URL: corev1.SecretKeySelector{
-					LocalObjectReference: corev1.LocalObjectReference{Name: "oncall-webhook"}, Key: "url",
-				}},
-			}},
-			Hours: &cxv1alpha1.Hours{Schedule: cxv1alpha1.Hours24x7},
-		},
-	}
+	return benchkit.Team(teamName, namespaceName(ns), benchkit.WebhookChannel("oncall", "oncall-webhook", "url",
+		cxv1alpha1.SeverityPage, cxv1alpha1.SeverityTicket, cxv1alpha1.SeverityNotice))
 }
 
-// objective is objective i: an error ratio at 99.5% over 30d, like
-// config/samples/cx_v1alpha1_cxobjective_checkout_errors.yaml, on a
-// service of its own.
+// objective is objective i, in namespace i mod namespaces.
 func (l layout) objective(i int) *cxv1alpha1.CXObjective {
-	job := fmt.Sprintf("svc-%05d", i)
-	return &cxv1alpha1.CXObjective{
-		ObjectMeta: metav1.ObjectMeta{Name: objectiveName(i), Namespace: namespaceName(l.namespaceOf(i))},
-		Spec: cxv1alpha1.CXObjectiveSpec{
-			Journey:     "checkout",
-			Touchpoint:  "payment API " + job,
-			Owner:       cxv1alpha1.TeamRef{Team: teamName},
-			Description: "Customers who press \"Pay\" get an order confirmation, not an error.",
-			SLI: cxv1alpha1.SLI{ErrorRatio: &cxv1alpha1.ErrorRatioSLI{
-				Errors: cxv1alpha1.Selector(fmt.Sprintf(`http_requests_total{job=%q,code=~"5.."}`, job)),
-				Total:  cxv1alpha1.Selector(fmt.Sprintf(`http_requests_total{job=%q}`, job)),
-			}},
-			Target: "99.5",
-			Window: "30d",
-			Alerting: &cxv1alpha1.Alerting{
-				Labels:     map[string]string{"tier": "revenue"},
-				RunbookURL: "https://runbooks.example.com/" + job + "/errors",
-			},
-		},
-	}
-}
-
-// createEach creates n objects with `workers` creates at a time.
-func createEach(ctx context.Context, c client.Client, workers, n int, build func(int) client.Object) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	var once sync.Once
-	var first error
-	for range workers {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n || ctx.Err() != nil {
-					return
-				}
-				obj := build(i)
-				if err := c.Create(ctx, obj); err != nil {
-					once.Do(func() { first = fmt.Errorf("creating %s/%s: %w", obj.GetNamespace(), obj.GetName(), err) })
-					cancel()
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if first != nil {
-		return first
-	}
-	return ctx.Err()
+	return benchkit.Objective(i, namespaceName(l.namespaceOf(i)), teamName)
 }
 
 // tracker follows every objective and team through a watch (an informer of
@@ -155,38 +85,19 @@ type objectiveState struct {
 }
 
 func startTracker(ctx context.Context, cfg *rest.Config) (*tracker, error) {
-	c, err := cache.New(cfg, cache.Options{Scheme: utils.Scheme(), DefaultTransform: cache.TransformStripManagedFields()})
+	c, err := benchkit.NewWatchCache(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("creating the tracker's cache: %w", err)
 	}
 	t := &tracker{cache: c, objectives: map[string]objectiveState{}, teamsReady: map[string]bool{}}
-	objInf, err := c.GetInformer(ctx, &cxv1alpha1.CXObjective{})
-	if err != nil {
-		return nil, err
+	if err := benchkit.Watch(ctx, c, &cxv1alpha1.CXObjective{}, t.objectiveSeen); err != nil {
+		return nil, fmt.Errorf("watching CXObjectives: %w", err)
 	}
-	if _, err := objInf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc: func(o any) { t.objectiveSeen(nil, o.(*cxv1alpha1.CXObjective)) },
-		UpdateFunc: func(old, o any) {
-			t.objectiveSeen(old.(*cxv1alpha1.CXObjective), o.(*cxv1alpha1.CXObjective))
-		},
-	}); err != nil {
-		return nil, err
+	if err := benchkit.Watch(ctx, c, &cxv1alpha1.CXTeam{}, t.teamSeen); err != nil {
+		return nil, fmt.Errorf("watching CXTeams: %w", err)
 	}
-	teamInf, err := c.GetInformer(ctx, &cxv1alpha1.CXTeam{})
-	if err != nil {
-		return nil, err
-	}
-	if _, err := teamInf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc: func(o any) { t.teamSeen(nil, o.(*cxv1alpha1.CXTeam)) },
-		UpdateFunc: func(old, o any) {
-			t.teamSeen(old.(*cxv1alpha1.CXTeam), o.(*cxv1alpha1.CXTeam))
-		},
-	}); err != nil {
-		return nil, err
-	}
-	go func() { _ = c.Start(ctx) }()
-	if !c.WaitForCacheSync(ctx) {
-		return nil, fmt.Errorf("the tracker's cache did not sync")
+	if err := benchkit.StartCache(ctx, c); err != nil {
+		return nil, fmt.Errorf("starting the tracker's cache: %w", err)
 	}
 	return t, nil
 }
@@ -286,7 +197,7 @@ func (t *tracker) stale(l layout, m *budgetModel) int {
 	defer t.mu.Unlock()
 	n := 0
 	for i := range l.objectives {
-		if t.objectives[namespaceName(l.namespaceOf(i))+"/"+objectiveName(i)].remaining != m.shown(i) {
+		if t.objectives[namespaceName(l.namespaceOf(i))+"/"+benchkit.ObjectiveName(i)].remaining != m.shown(i) {
 			n++
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cxops/cx-operator/test/bench/internal/benchkit"
 	"github.com/cxops/cx-operator/test/utils/fakeprom"
 )
 
@@ -259,7 +260,7 @@ func (m *budgetModel) publish() {
 				burn[w] = v
 			}
 			burn["30d"] = 1 - r
-			series = append(series, fakeprom.ObjectiveSeries(name, objectiveName(i), "30d", 1-errorBudget*(1-r), r, burn)...)
+			series = append(series, fakeprom.ObjectiveSeries(name, benchkit.ObjectiveName(i), "30d", 1-errorBudget*(1-r), r, burn)...)
 		}
 		m.fake.Set(name, fakeprom.Behaviour{Series: series})
 	}

@@ -3,64 +3,16 @@ package main
 import (
 	"fmt"
 	"math"
-	"os"
-	"os/exec"
-	"runtime"
 	"strings"
 	"time"
 
-	"github.com/cxops/cx-operator/test/utils"
+	"github.com/cxops/cx-operator/test/bench/internal/benchkit"
 )
 
-// facts describe the machine and the source of a run.
-type facts struct {
-	date, goVersion, nproc, cpuModel, kernel, load, source string
-}
-
-func readFacts() facts {
-	f := facts{
-		date:      time.Now().UTC().Format("2006-01-02 15:04 UTC"),
-		goVersion: runtime.Version(),
-		nproc:     fmt.Sprint(runtime.NumCPU()),
-		load:      loadAverage(),
-		source:    "unknown",
-	}
-	if out, err := exec.Command("nproc").Output(); err == nil {
-		f.nproc = strings.TrimSpace(string(out))
-	}
-	if raw, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, line := range strings.Split(string(raw), "\n") {
-			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-				f.cpuModel = strings.TrimSpace(v)
-				break
-			}
-		}
-	}
-	if raw, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		f.kernel = strings.TrimSpace(string(raw))
-	}
-	if out, err := exec.Command("git", "-C", utils.RepoRoot(), "describe", "--always", "--dirty").Output(); err == nil {
-		f.source = strings.TrimSpace(string(out))
-	}
-	return f
-}
-
-func (f facts) line() string {
+// factsLine is the machine line printed before the results.
+func factsLine(f benchkit.Facts) string {
 	return fmt.Sprintf("%s: nproc %s (%s), Linux %s, %s, load average %s, source %s",
-		f.date, f.nproc, f.cpuModel, f.kernel, f.goVersion, f.load, f.source)
-}
-
-// loadAverage is the 1, 5 and 15 minute load averages.
-func loadAverage() string {
-	raw, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(raw))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
+		f.Date, f.CPUs, f.CPUModel, f.Kernel, f.GoVersion, f.Load, f.Source)
 }
 
 func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
@@ -180,11 +132,11 @@ func (r *results) text(limit int) string {
 }
 
 // markdown is the results block for docs/benchmarks.md.
-func (r *results) markdown(cfg config, f facts) string {
+func (r *results) markdown(cfg config, f benchkit.Facts) string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	p("Measured %s: `%s` (manager built from `%s`), nproc %s (%s), Linux %s, %s, load average %s at the start.\n\n",
-		f.date, cfg.command, f.source, f.nproc, f.cpuModel, f.kernel, f.goVersion, f.load)
+		f.Date, cfg.command, f.Source, f.CPUs, f.CPUModel, f.Kernel, f.GoVersion, f.Load)
 	p("Setup: %s\n\n", r.setupLine())
 	p("| |")
 	for _, ph := range r.phases {

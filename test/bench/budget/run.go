@@ -9,10 +9,9 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/cxops/cx-operator/test/bench/internal/benchkit"
 	"github.com/cxops/cx-operator/test/utils/fakeprom"
 )
 
@@ -22,12 +21,12 @@ type bench struct {
 	cfg    config
 	dir    string
 	l      layout
-	cl     *cluster
+	cl     *benchkit.ControlPlane
 	fake   *fakeprom.Server
 	front  *front
 	model  *budgetModel
 	tr     *tracker
-	mgr    *manager
+	mgr    *benchkit.Manager
 	starts int
 	res    *results
 }
@@ -44,7 +43,7 @@ type results struct {
 // snapshot is every counter at one moment.
 type snapshot struct {
 	at                      time.Time
-	req                     requests
+	req                     benchkit.Requests
 	queries                 int64
 	cpuMgr, cpuAPI, cpuEtcd time.Duration
 	mm                      managerMetrics
@@ -90,7 +89,7 @@ func execute(ctx context.Context, cfg config, dir string) (res *results, err err
 	defer func() {
 		stopTracker()
 		if b.mgr != nil {
-			err = errors.Join(err, b.mgr.stop())
+			err = errors.Join(err, b.mgr.Stop())
 		}
 		if b.front != nil {
 			b.front.close()
@@ -98,7 +97,7 @@ func execute(ctx context.Context, cfg config, dir string) (res *results, err err
 		if b.fake != nil {
 			b.fake.Close()
 		}
-		err = errors.Join(err, b.cl.stop())
+		err = errors.Join(err, b.cl.Stop())
 	}()
 	b.fake = fakeprom.Start()
 	b.fake.SetLatency(cfg.latency)
@@ -107,7 +106,7 @@ func execute(ctx context.Context, cfg config, dir string) (res *results, err err
 	}
 	b.model = newBudgetModel(b.l, b.fake)
 	b.model.publish()
-	if b.tr, err = startTracker(trackerCtx, b.cl.admin); err != nil {
+	if b.tr, err = startTracker(trackerCtx, b.cl.Admin); err != nil {
 		return nil, err
 	}
 	steps := []func(context.Context) error{b.setUp, b.unchanged(cfg.period, cfg.periods), b.changing}
@@ -126,14 +125,14 @@ func execute(ctx context.Context, cfg config, dir string) (res *results, err err
 func (b *bench) launch(ctx context.Context, period time.Duration) error {
 	b.starts++
 	var err error
-	b.mgr, err = startManager(b.cfg.manager, b.cl.kubeconfig, filepath.Join(b.dir, fmt.Sprintf("manager-%d.log", b.starts)), managerFlags{
+	b.mgr, err = startManager(b.cfg.manager, b.cl.ManagerKubeconfig, filepath.Join(b.dir, fmt.Sprintf("manager-%d.log", b.starts)), managerFlags{
 		prometheusURL: b.front.url(), period: period, queryConcurrency: b.cfg.queryConcurrency,
 		qps: b.cfg.qps, burst: b.cfg.burst,
 	})
 	if err != nil {
 		return err
 	}
-	return b.mgr.waitReady(ctx, time.Minute)
+	return b.mgr.WaitReady(ctx, time.Minute)
 }
 
 // setUp starts the manager, creates the teams and the objectives, and
@@ -143,13 +142,10 @@ func (b *bench) setUp(ctx context.Context) error {
 	if err := b.launch(ctx, b.cfg.period); err != nil {
 		return err
 	}
-	names := b.l.namespaceNames()
-	for _, n := range names {
-		if err := b.cl.c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: n}}); err != nil {
-			return fmt.Errorf("creating namespace %s: %w", n, err)
-		}
+	if err := benchkit.CreateNamespaces(ctx, b.cl.Client, b.l.namespaceNames()...); err != nil {
+		return err
 	}
-	if err := createEach(ctx, b.cl.c, b.cfg.workers, b.cfg.namespaces, func(ns int) client.Object { return team(ns) }); err != nil {
+	if _, err := benchkit.CreateAll(ctx, b.cl.Client, b.cfg.workers, b.cfg.namespaces, func(ns int) client.Object { return team(ns) }); err != nil {
 		return err
 	}
 	if err := b.waitFor(ctx, time.Minute, "teams Ready", func() (bool, string) {
@@ -159,7 +155,7 @@ func (b *bench) setUp(ctx context.Context) error {
 		return err
 	}
 	start := time.Now()
-	if err := createEach(ctx, b.cl.c, b.cfg.workers, b.cfg.objectives, func(i int) client.Object { return b.l.objective(i) }); err != nil {
+	if _, err := benchkit.CreateAll(ctx, b.cl.Client, b.cfg.workers, b.cfg.objectives, func(i int) client.Object { return b.l.objective(i) }); err != nil {
 		return err
 	}
 	b.res.createsDone = time.Since(start)
@@ -177,7 +173,7 @@ func (b *bench) setUp(ctx context.Context) error {
 	}
 	b.res.allReady, b.res.allKnown = readyAt, time.Since(start)
 	fmt.Printf("  all Ready after %s, all figures after %s\n", b.res.allReady.Round(time.Second), b.res.allKnown.Round(time.Second))
-	if err := b.mgr.waitSettled(ctx, b.cfg.timeout); err != nil {
+	if err := waitSettled(ctx, b.mgr, b.cfg.timeout); err != nil {
 		return err
 	}
 	if err := b.waitSteady(ctx, b.cfg.period); err != nil {
@@ -187,7 +183,7 @@ func (b *bench) setUp(ctx context.Context) error {
 		return err
 	}
 	b.res.steady = time.Since(start)
-	if _, hwm, err := memoryOf(b.mgr.pid()); err == nil {
+	if _, hwm, err := benchkit.ReadMemory(b.mgr.PID()); err == nil {
 		b.res.setupHWM = hwm
 	}
 	fmt.Printf("  steady after %s; manager VmHWM so far %s\n", b.res.steady.Round(time.Second), mib(b.res.setupHWM))
@@ -205,13 +201,13 @@ func (b *bench) waitFor(ctx context.Context, timeout time.Duration, what string,
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("waiting for %s: %s after %s\n%s", what, progress, timeout, tail(b.mgr.log))
+			return fmt.Errorf("waiting for %s: %s after %s\n%s", what, progress, timeout, benchkit.LogTail(b.mgr.LogPath()))
 		}
 		if time.Since(lastPrint) >= 10*time.Second {
-			fmt.Printf("  … %s (load average %s)\n", progress, loadAverage())
+			fmt.Printf("  … %s (load average %s)\n", progress, benchkit.LoadAverage())
 			lastPrint = time.Now()
 		}
-		if err := sleep(ctx, time.Second); err != nil {
+		if err := benchkit.Sleep(ctx, time.Second); err != nil {
 			return err
 		}
 	}
@@ -232,7 +228,7 @@ func (b *bench) waitSteady(ctx context.Context, period time.Duration) error {
 			return err
 		}
 		// The last namespace's writes, and the teams' at the end of the round.
-		if err := sleep(ctx, 2*time.Second); err != nil {
+		if err := benchkit.Sleep(ctx, 2*time.Second); err != nil {
 			return err
 		}
 		if b.tr.quietSince().Before(x) {
@@ -251,11 +247,11 @@ func (b *bench) waitSteady(ctx context.Context, period time.Duration) error {
 func (b *bench) waitCalm(ctx context.Context) error {
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
-		before := cpuOf(b.cl.apiserverPID)
-		if err := sleep(ctx, 5*time.Second); err != nil {
+		before := benchkit.CPUTime(b.cl.APIServerPID)
+		if err := benchkit.Sleep(ctx, 5*time.Second); err != nil {
 			return err
 		}
-		used := cpuOf(b.cl.apiserverPID) - before
+		used := benchkit.CPUTime(b.cl.APIServerPID) - before
 		if used < 500*time.Millisecond {
 			return nil
 		}
@@ -265,14 +261,14 @@ func (b *bench) waitCalm(ctx context.Context) error {
 }
 
 func (b *bench) snapshot(ctx context.Context) (snapshot, error) {
-	s := snapshot{at: time.Now(), queries: b.fake.Queries(), load: loadAverage(),
-		cpuMgr: cpuOf(b.mgr.pid()), cpuAPI: cpuOf(b.cl.apiserverPID), cpuEtcd: cpuOf(b.cl.etcdPID)}
+	s := snapshot{at: time.Now(), queries: b.fake.Queries(), load: benchkit.LoadAverage(),
+		cpuMgr: benchkit.CPUTime(b.mgr.PID()), cpuAPI: benchkit.CPUTime(b.cl.APIServerPID), cpuEtcd: benchkit.CPUTime(b.cl.EtcdPID)}
 	_, _, s.objChanges, s.teamChanges = b.tr.counts()
 	var err error
-	if s.req, err = b.cl.requestCounts(ctx); err != nil {
+	if s.req, err = b.cl.Requests(ctx); err != nil {
 		return s, err
 	}
-	if s.mm, err = b.mgr.metrics(ctx); err != nil {
+	if s.mm, err = readMetrics(ctx, b.mgr); err != nil {
 		return s, err
 	}
 	return s, nil
@@ -280,13 +276,13 @@ func (b *bench) snapshot(ctx context.Context) (snapshot, error) {
 
 // phase turns two snapshots of the same manager into a phase's results.
 func (b *bench) phase(name string, period time.Duration, periods int, s0, s1 snapshot) phaseResult {
-	req := s1.req.minus(s0.req)
+	req := s1.req.Minus(s0.req)
 	p := phaseResult{
 		name: name, period: period, periods: periods, wall: s1.at.Sub(s0.at),
 		queries:         s1.queries - s0.queries,
 		spread:          spreadOf(b.front.between(s0.at, s1.at), b.l.namespaceNames()),
-		objectiveWrites: req.writes("cxobjectives", "status"), teamWrites: req.writes("cxteams", "status"),
-		otherWrites: req.otherWrites(),
+		objectiveWrites: req.Writes("cxobjectives", "status"), teamWrites: req.Writes("cxteams", "status"),
+		otherWrites: otherWrites(req),
 		objChanged:  s1.objChanges - s0.objChanges, teamChanged: s1.teamChanges - s0.teamChanges,
 		busiestWrites: b.tr.busiestSecond(s0.at, s1.at),
 		stale:         -1,
@@ -295,8 +291,8 @@ func (b *bench) phase(name string, period time.Duration, periods int, s0, s1 sna
 		heap: s1.mm.heap, allocated: s1.mm.allocated - s0.mm.allocated,
 		loadStart: s0.load, loadEnd: s1.load,
 	}
-	p.rssMean, p.rssMax = b.mgr.rssBetween(s0.at, s1.at)
-	if _, hwm, err := memoryOf(b.mgr.pid()); err == nil {
+	p.rssMean, p.rssMax = b.mgr.RSSBetween(s0.at, s1.at)
+	if _, hwm, err := benchkit.ReadMemory(b.mgr.PID()); err == nil {
 		p.hwm = hwm
 	}
 	return p
@@ -307,14 +303,14 @@ func (b *bench) unchanged(period time.Duration, periods int) func(context.Contex
 	return func(ctx context.Context) error {
 		name := fmt.Sprintf("%s, figures unchanged", period)
 		fmt.Printf("  measuring %d × %s: %s\n", periods, period, name)
-		if err := b.mgr.resetPeak(); err != nil {
+		if err := b.mgr.ResetPeak(); err != nil {
 			return fmt.Errorf("resetting the manager's VmHWM: %w", err)
 		}
 		s0, err := b.snapshot(ctx)
 		if err != nil {
 			return err
 		}
-		if err := sleep(ctx, time.Duration(periods)*period); err != nil {
+		if err := benchkit.Sleep(ctx, time.Duration(periods)*period); err != nil {
 			return err
 		}
 		s1, err := b.snapshot(ctx)
@@ -333,7 +329,7 @@ func (b *bench) changing(ctx context.Context) error {
 	period, periods := b.cfg.period, b.cfg.periods
 	name := fmt.Sprintf("%s, 1 in %d objectives changing each period", period, b.cfg.changeSlices)
 	fmt.Printf("  measuring %d × %s: %s\n", periods, period, name)
-	if err := b.mgr.resetPeak(); err != nil {
+	if err := b.mgr.ResetPeak(); err != nil {
 		return fmt.Errorf("resetting the manager's VmHWM: %w", err)
 	}
 	s0, err := b.snapshot(ctx)
@@ -343,7 +339,7 @@ func (b *bench) changing(ctx context.Context) error {
 	flipped := 0
 	for k := range periods {
 		flipped += b.model.flip(k, b.cfg.changeSlices)
-		if err := sleep(ctx, time.Until(s0.at.Add(time.Duration(k+1)*period))); err != nil {
+		if err := benchkit.Sleep(ctx, time.Until(s0.at.Add(time.Duration(k+1)*period))); err != nil {
 			return err
 		}
 	}
@@ -355,7 +351,7 @@ func (b *bench) changing(ctx context.Context) error {
 	p.flippedPerPeriod = flipped / periods
 	// Every namespace was read at least once after the last change; give
 	// the last one's writes time to arrive.
-	if err := sleep(ctx, 2*time.Second); err != nil {
+	if err := benchkit.Sleep(ctx, 2*time.Second); err != nil {
 		return err
 	}
 	p.stale = b.tr.stale(b.l, b.model)
@@ -369,7 +365,7 @@ func (b *bench) restart(period time.Duration) func(context.Context) error {
 	return func(ctx context.Context) error {
 		fmt.Printf("  restarting the manager with --budget-refresh-interval=%s\n", period)
 		old := b.mgr
-		if err := old.stop(); err != nil {
+		if err := old.Stop(); err != nil {
 			return err
 		}
 		if err := b.writeMemorySamples(old); err != nil {
@@ -383,7 +379,7 @@ func (b *bench) restart(period time.Duration) func(context.Context) error {
 			return err
 		}
 		s0.cpuMgr = 0
-		if err := b.mgr.waitSettled(ctx, b.cfg.timeout); err != nil {
+		if err := waitSettled(ctx, b.mgr, b.cfg.timeout); err != nil {
 			return err
 		}
 		if err := b.waitSteady(ctx, period); err != nil {
@@ -401,11 +397,11 @@ func (b *bench) restart(period time.Duration) func(context.Context) error {
 
 // snapshotWithout is a snapshot while no manager runs.
 func (b *bench) snapshotWithout(ctx context.Context) (snapshot, error) {
-	s := snapshot{at: time.Now(), queries: b.fake.Queries(), load: loadAverage(),
-		cpuAPI: cpuOf(b.cl.apiserverPID), cpuEtcd: cpuOf(b.cl.etcdPID)}
+	s := snapshot{at: time.Now(), queries: b.fake.Queries(), load: benchkit.LoadAverage(),
+		cpuAPI: benchkit.CPUTime(b.cl.APIServerPID), cpuEtcd: benchkit.CPUTime(b.cl.EtcdPID)}
 	_, _, s.objChanges, s.teamChanges = b.tr.counts()
 	var err error
-	s.req, err = b.cl.requestCounts(ctx)
+	s.req, err = b.cl.Requests(ctx)
 	return s, err
 }
 
@@ -414,16 +410,15 @@ func (b *bench) record(p phaseResult) {
 	fmt.Println(indent(p.text(b.cfg.namespaces, b.cfg.queryConcurrency)))
 }
 
-// writeMemorySamples writes a manager's VmRSS samples as CSV.
-func (b *bench) writeMemorySamples(m *manager) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+// writeMemorySamples writes a manager's VmRSS samples as CSV, next to its
+// log.
+func (b *bench) writeMemorySamples(m *benchkit.Manager) error {
 	var sb strings.Builder
 	sb.WriteString("unix_seconds,vmrss_bytes\n")
-	for _, s := range m.samples {
-		fmt.Fprintf(&sb, "%.2f,%d\n", float64(s.at.UnixMilli())/1000, s.rss)
+	for _, s := range m.Samples() {
+		fmt.Fprintf(&sb, "%.2f,%d\n", float64(s.At.UnixMilli())/1000, s.RSS)
 	}
-	return os.WriteFile(strings.TrimSuffix(m.log, ".log")+"-rss.csv", []byte(sb.String()), 0o644)
+	return os.WriteFile(strings.TrimSuffix(m.LogPath(), ".log")+"-rss.csv", []byte(sb.String()), 0o644)
 }
 
 func indent(s string) string {

@@ -22,16 +22,12 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-
+	"github.com/cxops/cx-operator/test/bench/internal/benchkit"
 	"github.com/cxops/cx-operator/test/utils"
 )
 
@@ -57,16 +53,11 @@ type config struct {
 	managerPprof   string
 }
 
-func main() {
-	if err := mainErr(); err != nil {
-		fmt.Fprintln(os.Stderr, "bench-reconcile:", err)
-		os.Exit(1)
-	}
-}
+func main() { benchkit.Main("bench-reconcile", run) }
 
-func mainErr() error {
+func run(ctx context.Context) error {
 	root := utils.RepoRoot()
-	cfg := config{command: commandLine(root)}
+	cfg := config{command: benchkit.CommandLine("./test/bench/reconcile")}
 	sizes := flag.String("sizes", "1000,10000", "numbers of CXObjectives, comma-separated; each size runs on a fresh control plane and a fresh manager")
 	flag.IntVar(&cfg.teams, "teams", 50, "CXTeams the objectives are spread over")
 	flag.IntVar(&cfg.namespaces, "namespaces", 10, "namespaces the teams are spread over")
@@ -93,42 +84,20 @@ func mainErr() error {
 	if cfg.workers < 1 {
 		return errors.New("--workers must be at least 1")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	return benchkit.InWorkDir("bench-reconcile", "manager logs, metrics", cfg.keep, func(work string) error {
+		return measure(ctx, cfg, work)
+	})
+}
 
-	work, err := os.MkdirTemp("", "bench-reconcile-")
-	if err != nil {
-		return fmt.Errorf("creating the work folder: %w", err)
-	}
-	failed := true
-	defer func() {
-		if failed || cfg.keep {
-			fmt.Fprintf(os.Stderr, "bench-reconcile: the work folder (manager logs, metrics) is %s\n", work)
-			return
-		}
-		if err := os.RemoveAll(work); err != nil {
-			fmt.Fprintln(os.Stderr, "bench-reconcile: removing the work folder:", err)
-		}
-	}()
-	// controller-runtime's own logs (envtest, the observer's informers) go
-	// to a file in the work folder.
-	logFile, err := os.Create(filepath.Join(work, "bench.log"))
-	if err != nil {
+// measure runs every size, prints the results and, with --markdown,
+// writes them into the docs.
+func measure(ctx context.Context, cfg config, work string) error {
+	var err error
+	if cfg.manager, err = benchkit.ManagerBinary(ctx, cfg.manager, work); err != nil {
 		return err
 	}
-	defer func() { _ = logFile.Close() }()
-	ctrl.SetLogger(zap.New(zap.WriteTo(logFile)))
-	if cfg.manager == "" {
-		if cfg.manager, err = buildManager(ctx, root, work); err != nil {
-			return err
-		}
-	}
-	if cfg.manager, err = filepath.Abs(cfg.manager); err != nil {
-		return err
-	}
-
-	facts := machineFacts()
-	fmt.Println(facts.text())
+	facts := benchkit.ReadFacts()
+	fmt.Println(factsText(facts))
 	var results []*result
 	for _, n := range cfg.sizes {
 		dir := filepath.Join(work, strconv.Itoa(n))
@@ -149,7 +118,6 @@ func mainErr() error {
 		}
 		fmt.Fprintf(os.Stderr, "bench-reconcile: wrote the results block of %q in %s\n", SectionHeading, cfg.docs)
 	}
-	failed = false
 	return nil
 }
 
@@ -170,14 +138,4 @@ func parseSizes(s string) ([]int, error) {
 		return nil, errors.New("--sizes: no size given")
 	}
 	return out, nil
-}
-
-// commandLine is how this run was started, with paths inside the
-// repository made relative to it.
-func commandLine(root string) string {
-	args := []string{"go", "run", "./test/bench/reconcile"}
-	for _, a := range os.Args[1:] {
-		args = append(args, strings.ReplaceAll(a, root+string(filepath.Separator), ""))
-	}
-	return strings.Join(args, " ")
 }

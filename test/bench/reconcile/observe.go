@@ -13,11 +13,9 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
-	toolscache "k8s.io/client-go/tools/cache"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 
 	cxv1alpha1 "github.com/cxops/cx-operator/api/v1alpha1"
-	"github.com/cxops/cx-operator/test/utils"
+	"github.com/cxops/cx-operator/test/bench/internal/benchkit"
 )
 
 // observer watches PrometheusRules (metadata only) and CXObjectives and
@@ -55,38 +53,27 @@ func (w watchCounts) sub(b watchCounts) watchCounts {
 
 // startObserver starts the informers and waits for them to sync.
 func startObserver(ctx context.Context, cfg *rest.Config, n int) (*observer, error) {
-	c, err := cache.New(cfg, cache.Options{Scheme: utils.Scheme(), DefaultTransform: cache.TransformStripManagedFields()})
+	c, err := benchkit.NewWatchCache(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("creating the observer's cache: %w", err)
 	}
 	o := &observer{n: n, ruleAt: make([]time.Time, n), readyAt: make([]time.Time, n)}
 	rules := &metav1.PartialObjectMetadata{}
 	rules.SetGroupVersionKind(monitoringv1.SchemeGroupVersion.WithKind(monitoringv1.PrometheusRuleKind))
-	ri, err := c.GetInformer(ctx, rules)
-	if err != nil {
+	if err := benchkit.Watch(ctx, c, rules, func(old, r *metav1.PartialObjectMetadata) {
+		if old == nil {
+			o.ruleAdded(r)
+		} else {
+			o.ruleUpdated(old, r)
+		}
+	}); err != nil {
 		return nil, fmt.Errorf("watching PrometheusRules: %w", err)
 	}
-	if _, err := ri.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc: func(obj any) { o.ruleAdded(obj.(*metav1.PartialObjectMetadata)) },
-		UpdateFunc: func(old, obj any) {
-			o.ruleUpdated(old.(*metav1.PartialObjectMetadata), obj.(*metav1.PartialObjectMetadata))
-		},
-	}); err != nil {
-		return nil, err
-	}
-	oi, err := c.GetInformer(ctx, &cxv1alpha1.CXObjective{})
-	if err != nil {
+	if err := benchkit.Watch(ctx, c, &cxv1alpha1.CXObjective{}, o.objectiveSeen); err != nil {
 		return nil, fmt.Errorf("watching CXObjectives: %w", err)
 	}
-	if _, err := oi.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { o.objectiveSeen(nil, obj.(*cxv1alpha1.CXObjective)) },
-		UpdateFunc: func(old, obj any) { o.objectiveSeen(old.(*cxv1alpha1.CXObjective), obj.(*cxv1alpha1.CXObjective)) },
-	}); err != nil {
-		return nil, err
-	}
-	go func() { _ = c.Start(ctx) }()
-	if !c.WaitForCacheSync(ctx) {
-		return nil, fmt.Errorf("the observer's cache did not sync: %w", ctx.Err())
+	if err := benchkit.StartCache(ctx, c); err != nil {
+		return nil, fmt.Errorf("starting the observer's cache: %w", err)
 	}
 	return o, nil
 }
@@ -205,10 +192,8 @@ func (o *observer) waitAll(ctx context.Context, timeout time.Duration, start tim
 		if time.Now().After(deadline) {
 			return fmt.Errorf("after %s only %d rules and %d Ready objectives of %d", timeout, rules, ready, o.n)
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
+		if err := benchkit.Sleep(ctx, 20*time.Millisecond); err != nil {
+			return err
 		}
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/cxops/cx-operator/test/bench/internal/benchkit"
 )
 
 // profiles are CPU profiles being taken while the objectives are created.
@@ -21,13 +23,13 @@ type profiles struct {
 
 // startProfiles starts the CPU profiles that cfg asks for; without
 // --profile it does nothing.
-func startProfiles(ctx context.Context, cfg config, cp *controlPlane, n int) *profiles {
+func startProfiles(ctx context.Context, cfg config, cp *benchkit.ControlPlane, n int) *profiles {
 	p := &profiles{}
 	if cfg.profileDir == "" {
 		return p
 	}
 	seconds := fmt.Sprintf("?seconds=%d", cfg.profileSeconds)
-	p.fetch(ctx, cp.metricsClient, strings.TrimSuffix(cp.admin.Host, "/")+"/debug/pprof/profile"+seconds,
+	p.fetch(ctx, cp.MetricsClient, strings.TrimSuffix(cp.Admin.Host, "/")+"/debug/pprof/profile"+seconds,
 		filepath.Join(cfg.profileDir, fmt.Sprintf("kube-apiserver-cpu-%d.pprof", n)))
 	if cfg.managerPprof != "" {
 		p.fetch(ctx, http.DefaultClient, "http://"+cfg.managerPprof+"/debug/pprof/profile"+seconds,

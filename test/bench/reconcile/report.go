@@ -6,13 +6,11 @@ import (
 	"io/fs"
 	"maps"
 	"os"
-	"os/exec"
-	"runtime"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/cxops/cx-operator/test/utils"
+	"github.com/cxops/cx-operator/test/bench/internal/benchkit"
 )
 
 // SectionHeading is the heading of this benchmark's section of
@@ -34,58 +32,10 @@ const (
 
 var selfPID = os.Getpid()
 
-// unknown stands for a machine fact that could not be read.
-const unknown = "unknown"
-
-// facts are the machine facts printed with the results.
-type facts struct {
-	date, goVersion, cpus, cpuModel, kernel, loadAvg, source string
-}
-
-func machineFacts() facts {
-	f := facts{
-		date:      time.Now().UTC().Format("2006-01-02 15:04 UTC"),
-		goVersion: runtime.Version(),
-		cpus:      fmt.Sprint(runtime.NumCPU()),
-		loadAvg:   loadAverage(),
-	}
-	if out, err := exec.Command("nproc").Output(); err == nil {
-		f.cpus = strings.TrimSpace(string(out))
-	}
-	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, line := range strings.Split(string(data), "\n") {
-			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-				f.cpuModel = strings.TrimSpace(v)
-				break
-			}
-		}
-	}
-	f.source = unknown
-	if out, err := exec.Command("git", "-C", utils.RepoRoot(), "describe", "--always", "--dirty").Output(); err == nil {
-		f.source = strings.TrimSpace(string(out))
-	}
-	if data, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		f.kernel = strings.TrimSpace(string(data))
-	}
-	return f
-}
-
-func (f facts) text() string {
+// factsText is the machine line printed before the results.
+func factsText(f benchkit.Facts) string {
 	return fmt.Sprintf("machine: %s CPUs (%s), Linux %s, %s, %s, load average %s; source %s",
-		f.cpus, f.cpuModel, f.kernel, f.goVersion, f.date, f.loadAvg, f.source)
-}
-
-// loadAverage is the first three fields of /proc/loadavg.
-func loadAverage() string {
-	data, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return unknown
-	}
-	f := strings.Fields(string(data))
-	if len(f) < 3 {
-		return unknown
-	}
-	return strings.Join(f[:3], " ")
+		f.CPUs, f.CPUModel, f.Kernel, f.GoVersion, f.Date, f.Load, f.Source)
 }
 
 // quantile returns the q-quantile of ds (nearest rank).
@@ -139,7 +89,7 @@ var writeRows = []struct{ label, resource, subresource string }{
 }
 
 func (p phase) writeCell(resource, subresource string, n int) string {
-	return perObjective(p.requests.writes(resource, subresource), n)
+	return perObjective(p.requests.Writes(resource, subresource), n)
 }
 
 // text is the plain report of one size.
@@ -174,10 +124,10 @@ func (r *result) text() string {
 			ph.watch.ruleAdds, ph.watch.ruleMods, ph.watch.objMods, ph.watch.objStatus, ph.watch.objBudget)
 		p("    requests:")
 		for _, k := range sortedKeys(ph.requests) {
-			if k.verb == "WATCH" || k.resource == "" {
+			if k.Verb == "WATCH" || k.Resource == "" {
 				continue
 			}
-			p(" %s%s %s=%.0f", k.resource, suffix(k.subresource), k.verb, ph.requests[k])
+			p(" %s%s %s=%.0f", k.Resource, suffix(k.Subresource), k.Verb, ph.requests[k])
 		}
 		p("\n    etcd operations:")
 		for _, k := range slices.Sorted(maps.Keys(ph.etcd)) {
@@ -197,13 +147,13 @@ func suffix(sub string) string {
 	return "/" + sub
 }
 
-func sortedKeys(c requestCounts) []requestKey {
-	keys := make([]requestKey, 0, len(c))
+func sortedKeys(c benchkit.Requests) []benchkit.RequestKey {
+	keys := make([]benchkit.RequestKey, 0, len(c))
 	for k := range c {
 		keys = append(keys, k)
 	}
-	slices.SortFunc(keys, func(a, b requestKey) int {
-		return strings.Compare(a.resource+"/"+a.subresource+" "+a.verb, b.resource+"/"+b.subresource+" "+b.verb)
+	slices.SortFunc(keys, func(a, b benchkit.RequestKey) int {
+		return strings.Compare(a.Resource+"/"+a.Subresource+" "+a.Verb, b.Resource+"/"+b.Subresource+" "+b.Verb)
 	})
 	return keys
 }
@@ -262,27 +212,27 @@ func rows() []row {
 		}},
 		{"Events written while creating", "", func(r *result) string { return r.load.writeCell("events", "", r.n) }},
 		{"AlertmanagerConfig writes while creating", "", func(r *result) string {
-			return fmt.Sprintf("%d for %d teams", r.load.requests.writes("alertmanagerconfigs", ""), r.teams+1)
+			return fmt.Sprintf("%d for %d teams", r.load.requests.Writes("alertmanagerconfigs", ""), r.teams+1)
 		}},
 		{"all manager writes while creating", "", func(r *result) string { return perObjective(totalWrites(r.load), r.n) }},
 		{"writes of any kind while idle", "0", func(r *result) string {
 			return fmt.Sprint(totalWrites(r.idle))
 		}},
 		{"team touch: PrometheusRule writes", "0", func(r *result) string {
-			return r.touch.writeCell("prometheusrules", "", r.n) + " " + mark(r.touch.requests.writes("prometheusrules", "") == 0)
+			return r.touch.writeCell("prometheusrules", "", r.n) + " " + mark(r.touch.requests.Writes("prometheusrules", "") == 0)
 		}},
 		{"team touch: objective reconciles / status writes (objectives changed, of which only BudgetKnown)", "", func(r *result) string {
-			return fmt.Sprintf("%.0f / %d (%d, %d)", r.touch.reconciles[objectiveController], r.touch.requests.writes("cxobjectives", "status"),
+			return fmt.Sprintf("%.0f / %d (%d, %d)", r.touch.reconciles[objectiveController], r.touch.requests.Writes("cxobjectives", "status"),
 				r.touch.watch.objMods, r.touch.watch.objBudget)
 		}},
 		{"restart: PrometheusRule writes", "0", func(r *result) string {
-			return r.restart.writeCell("prometheusrules", "", r.n) + " " + mark(r.restart.requests.writes("prometheusrules", "") == 0)
+			return r.restart.writeCell("prometheusrules", "", r.n) + " " + mark(r.restart.requests.Writes("prometheusrules", "") == 0)
 		}},
 		{"restart: status writes (objectives changed, of which only BudgetKnown)", "", func(r *result) string {
-			return fmt.Sprintf("%d (%d, %d)", r.restart.requests.writes("cxobjectives", "status"), r.restart.watch.objMods, r.restart.watch.objBudget)
+			return fmt.Sprintf("%d (%d, %d)", r.restart.requests.Writes("cxobjectives", "status"), r.restart.watch.objMods, r.restart.watch.objBudget)
 		}},
 		{"restart: AlertmanagerConfig writes", "0", func(r *result) string {
-			n := r.restart.requests.writes("alertmanagerconfigs", "")
+			n := r.restart.requests.Writes("alertmanagerconfigs", "")
 			return fmt.Sprintf("%d for %d teams %s", n, r.teams+1, mark(n == 0))
 		}},
 		{"restart: start to settled", "", func(r *result) string { return seconds(r.restartSettled) }},
@@ -305,7 +255,7 @@ func rows() []row {
 func totalWrites(p phase) int {
 	n := 0
 	for _, w := range writeRows {
-		n += p.requests.writes(w.resource, w.subresource)
+		n += p.requests.Writes(w.resource, w.subresource)
 	}
 	return n
 }
@@ -334,12 +284,12 @@ func summaryTable(results []*result) string {
 }
 
 // markdownBlock is the results block of the docs section.
-func markdownBlock(cfg config, f facts, results []*result) string {
+func markdownBlock(cfg config, f benchkit.Facts, results []*result) string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	p("%s\n\n", blockBegin)
 	p("Measured %s: `%s` (manager built from `%s` with `go build ./cmd/manager`), %s CPUs (%s), Linux %s, %s, load average %s at the start.\n\n",
-		f.date, cfg.command, f.source, f.cpus, f.cpuModel, f.kernel, f.goVersion, f.loadAvg)
+		f.Date, cfg.command, f.Source, f.CPUs, f.CPUModel, f.Kernel, f.GoVersion, f.Load)
 	p("| | target |")
 	for _, r := range results {
 		p(" %s objectives |", thousands(r.n))

@@ -19,12 +19,13 @@ import (
 
 	cxv1alpha1 "github.com/cxops/cx-operator/api/v1alpha1"
 	"github.com/cxops/cx-operator/internal/desired"
+	"github.com/cxops/cx-operator/test/bench/internal/benchkit"
 )
 
 // snapshot is every counter the benchmark reads, at one moment.
 type snapshot struct {
 	at       time.Time
-	requests requestCounts
+	requests benchkit.Requests
 	etcd     map[string]float64
 	manager  managerCounters
 	watch    watchCounts
@@ -36,7 +37,7 @@ type snapshot struct {
 type phase struct {
 	name     string
 	wall     time.Duration
-	requests requestCounts
+	requests benchkit.Requests
 	etcd     map[string]float64
 	watch    watchCounts
 	// reconciles by controller, and their total duration.
@@ -46,7 +47,7 @@ type phase struct {
 
 func between(name string, a, b snapshot) phase {
 	p := phase{
-		name: name, wall: b.at.Sub(a.at), requests: b.requests.sub(a.requests), etcd: map[string]float64{},
+		name: name, wall: b.at.Sub(a.at), requests: b.requests.Minus(a.requests), etcd: map[string]float64{},
 		watch:      b.watch.sub(a.watch),
 		reconciles: map[string]float64{}, reconcileSeconds: map[string]float64{}, queueSeconds: map[string]float64{},
 		cpuManager: b.cpuManager - a.cpuManager, cpuAPIServer: b.cpuAPIServer - a.cpuAPIServer,
@@ -91,16 +92,15 @@ type result struct {
 
 // sizeRun is one size on a fresh control plane and a fresh manager.
 type sizeRun struct {
-	cfg   config
-	n     int
-	dir   string
-	l     layout
-	res   *result
-	cp    *controlPlane
-	c     client.Client
-	extra managerCommand
-	mgr   *managerProcess
-	obs   *observer
+	cfg config
+	n   int
+	dir string
+	l   layout
+	res *result
+	cp  *benchkit.ControlPlane
+	c   client.Client
+	mgr *benchkit.Manager
+	obs *observer
 	// last is the snapshot at the end of the last phase.
 	last snapshot
 }
@@ -110,8 +110,7 @@ func runSize(ctx context.Context, cfg config, n int, dir string) (res *result, e
 	fmt.Printf("== %d objectives, %d teams in %d namespaces\n", n, cfg.teams, cfg.namespaces)
 	r := &sizeRun{
 		cfg: cfg, n: n, dir: dir, l: layout{teams: cfg.teams, namespaces: cfg.namespaces},
-		res:   &result{n: n, teams: cfg.teams, namespaces: cfg.namespaces, workers: cfg.workers, loadAvg: loadAverage()},
-		extra: managerCommand{args: strings.Fields(cfg.managerArg), env: strings.Fields(cfg.managerEnv)},
+		res: &result{n: n, teams: cfg.teams, namespaces: cfg.namespaces, workers: cfg.workers, loadAvg: benchkit.LoadAverage()},
 	}
 	if r.cp, err = startControlPlane(dir); err != nil {
 		return nil, err
@@ -121,9 +120,9 @@ func runSize(ctx context.Context, cfg config, n int, dir string) (res *result, e
 	defer func() {
 		stopObserver()
 		if r.mgr != nil {
-			err = errors.Join(err, r.mgr.stop())
+			err = errors.Join(err, r.mgr.Stop())
 		}
-		err = errors.Join(err, r.cp.stop())
+		err = errors.Join(err, r.cp.Stop())
 	}()
 	for _, step := range []func(context.Context) error{
 		func(ctx context.Context) error { return r.setUp(ctx, obsCtx) },
@@ -140,17 +139,15 @@ func runSize(ctx context.Context, cfg config, n int, dir string) (res *result, e
 // observer.
 func (r *sizeRun) setUp(ctx, obsCtx context.Context) error {
 	var err error
-	if r.c, err = client.New(r.cp.admin, client.Options{Scheme: r.cp.env.Scheme}); err != nil {
-		return err
-	}
+	r.c = r.cp.Client
 	r.res.managerLog = filepath.Join(r.dir, "manager-1.log")
-	if r.mgr, err = startManager(r.cfg.manager, r.cp.managerKubeconfig, r.res.managerLog, r.extra); err != nil {
+	if r.mgr, err = startManager(r.cfg, r.cp.ManagerKubeconfig, r.res.managerLog); err != nil {
 		return err
 	}
-	if err := r.mgr.waitReady(ctx, time.Minute); err != nil {
+	if err := r.mgr.WaitReady(ctx, time.Minute); err != nil {
 		return err
 	}
-	if rss, _, err := readMemory(r.mgr.pid()); err == nil {
+	if rss, _, err := benchkit.ReadMemory(r.mgr.PID()); err == nil {
 		r.res.rssStart = rss
 	}
 	if r.res.warmup, err = warmUp(ctx, r.c, r.l); err != nil {
@@ -161,14 +158,14 @@ func (r *sizeRun) setUp(ctx, obsCtx context.Context) error {
 		return err
 	}
 	fmt.Printf("  %d teams Ready in %s\n", r.cfg.teams, round(r.res.teamsReady))
-	if r.obs, err = startObserver(obsCtx, r.cp.admin, r.n); err != nil {
+	if r.obs, err = startObserver(obsCtx, r.cp.Admin, r.n); err != nil {
 		return err
 	}
-	base, err := r.mgr.counters(ctx)
+	base, err := counters(ctx, r.mgr)
 	if err != nil {
 		return err
 	}
-	if _, err := r.mgr.waitQuiet(ctx, base.reconciles[objectiveController], 0, r.cfg.timeout); err != nil {
+	if _, err := waitQuiet(ctx, r.mgr, base.reconciles[objectiveController], 0, r.cfg.timeout); err != nil {
 		return err
 	}
 	r.last, err = takeSnapshot(ctx, r.cp, r.mgr, r.obs)
@@ -180,16 +177,16 @@ func (r *sizeRun) setUp(ctx, obsCtx context.Context) error {
 func (r *sizeRun) create(ctx context.Context) error {
 	s0, res := r.last, r.res
 	profiles := startProfiles(ctx, r.cfg, r.cp, r.n)
-	created, err := createAll(ctx, r.c, r.cfg.workers, r.n, func(i int) client.Object { return r.l.objective(i) })
+	created, err := benchkit.CreateAll(ctx, r.c, r.cfg.workers, r.n, func(i int) client.Object { return r.l.objective(i) })
 	if err != nil {
 		return err
 	}
 	res.createsDone = time.Since(s0.at)
 	fmt.Printf("  %d creates done in %s\n", r.n, round(res.createsDone))
 	if err := r.obs.waitAll(ctx, r.cfg.timeout, s0.at); err != nil {
-		return fmt.Errorf("waiting for the rules and Ready: %w\n%s", err, logTail(r.mgr.logPath))
+		return fmt.Errorf("waiting for the rules and Ready: %w\n%s", err, benchkit.LogTail(r.mgr.LogPath()))
 	}
-	settledAt, err := r.mgr.waitQuiet(ctx, s0.manager.reconciles[objectiveController], r.n, r.cfg.timeout)
+	settledAt, err := waitQuiet(ctx, r.mgr, s0.manager.reconciles[objectiveController], r.n, r.cfg.timeout)
 	if err != nil {
 		return err
 	}
@@ -201,8 +198,8 @@ func (r *sizeRun) create(ctx context.Context) error {
 	if err := profiles.finish(ctx, r.cfg, r.n); err != nil {
 		return err
 	}
-	res.peakRSS, res.rssSettled = r.mgr.peak(), r.mgr.rssLast()
-	res.rssSampledMax = r.mgr.rssMax(s0.at, r.last.at)
+	res.peakRSS, res.rssSettled = r.mgr.Peak(), r.mgr.RSSLast()
+	_, res.rssSampledMax = r.mgr.RSSBetween(s0.at, r.last.at)
 	ruleAt, readyAt := r.obs.times()
 	res.lastRule = slices.MaxFunc(ruleAt, func(a, b time.Time) int { return a.Compare(b) }).Sub(s0.at)
 	res.allReady = slices.MaxFunc(readyAt, func(a, b time.Time) int { return a.Compare(b) }).Sub(s0.at)
@@ -218,10 +215,8 @@ func (r *sizeRun) create(ctx context.Context) error {
 // reconciles every objective without changing a rule.
 func (r *sizeRun) nothingChanged(ctx context.Context) error {
 	fmt.Printf("  idle for %s\n", r.cfg.idle)
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(r.cfg.idle):
+	if err := benchkit.Sleep(ctx, r.cfg.idle); err != nil {
+		return err
 	}
 	s2, err := takeSnapshot(ctx, r.cp, r.mgr, r.obs)
 	if err != nil {
@@ -232,15 +227,15 @@ func (r *sizeRun) nothingChanged(ctx context.Context) error {
 	if err := touchTeams(ctx, r.c, r.l); err != nil {
 		return err
 	}
-	if _, err := r.mgr.waitQuiet(ctx, s2.manager.reconciles[objectiveController], r.n, r.cfg.timeout); err != nil {
+	if _, err := waitQuiet(ctx, r.mgr, s2.manager.reconciles[objectiveController], r.n, r.cfg.timeout); err != nil {
 		return err
 	}
 	if r.last, err = takeSnapshot(ctx, r.cp, r.mgr, r.obs); err != nil {
 		return err
 	}
 	r.res.touch = between("team touch", s2, r.last)
-	r.res.peakRSSEnd = r.mgr.peak()
-	return r.mgr.writeSamples(filepath.Join(r.dir, "rss-1.csv"))
+	r.res.peakRSSEnd = r.mgr.Peak()
+	return writeSamples(r.mgr, filepath.Join(r.dir, "rss-1.csv"))
 }
 
 // restart stops the manager and starts a new one, which lists everything
@@ -249,7 +244,7 @@ func (r *sizeRun) restart(ctx context.Context) error {
 	if err := dumpObjective(ctx, r.c, r.l, filepath.Join(r.dir, "objective-before-restart.yaml")); err != nil {
 		return err
 	}
-	if err := r.mgr.stop(); err != nil {
+	if err := r.mgr.Stop(); err != nil {
 		return err
 	}
 	fmt.Printf("  restarting the manager\n")
@@ -257,13 +252,13 @@ func (r *sizeRun) restart(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if r.mgr, err = startManager(r.cfg.manager, r.cp.managerKubeconfig, filepath.Join(r.dir, "manager-2.log"), r.extra); err != nil {
+	if r.mgr, err = startManager(r.cfg, r.cp.ManagerKubeconfig, filepath.Join(r.dir, "manager-2.log")); err != nil {
 		return err
 	}
-	if err := r.mgr.waitReady(ctx, time.Minute); err != nil {
+	if err := r.mgr.WaitReady(ctx, time.Minute); err != nil {
 		return err
 	}
-	restartedAt, err := r.mgr.waitQuiet(ctx, 0, r.n, r.cfg.timeout)
+	restartedAt, err := waitQuiet(ctx, r.mgr, 0, r.n, r.cfg.timeout)
 	if err != nil {
 		return err
 	}
@@ -273,27 +268,27 @@ func (r *sizeRun) restart(ctx context.Context) error {
 		return err
 	}
 	r.res.restart = between("restart", s4, s5)
-	r.res.peakRSSRestart = r.mgr.peak()
-	if err := r.mgr.writeSamples(filepath.Join(r.dir, "rss-2.csv")); err != nil {
+	r.res.peakRSSRestart = r.mgr.Peak()
+	if err := writeSamples(r.mgr, filepath.Join(r.dir, "rss-2.csv")); err != nil {
 		return err
 	}
 	return dumpObjective(ctx, r.c, r.l, filepath.Join(r.dir, "objective-after-restart.yaml"))
 }
 
 // takeSnapshot reads every counter; mgr may be nil (before a start).
-func takeSnapshot(ctx context.Context, cp *controlPlane, mgr *managerProcess, obs *observer) (snapshot, error) {
-	s := snapshot{at: time.Now(), watch: obs.counts(), cpuAPIServer: cpuTime(cp.apiserverPID), cpuEtcd: cpuTime(cp.etcdPID)}
-	s.cpuSelf = cpuTime(selfPID)
+func takeSnapshot(ctx context.Context, cp *benchkit.ControlPlane, mgr *benchkit.Manager, obs *observer) (snapshot, error) {
+	s := snapshot{at: time.Now(), watch: obs.counts(), cpuAPIServer: benchkit.CPUTime(cp.APIServerPID), cpuEtcd: benchkit.CPUTime(cp.EtcdPID)}
+	s.cpuSelf = benchkit.CPUTime(selfPID)
 	var err error
-	if s.requests, s.etcd, err = cp.apiserverMetrics(ctx); err != nil {
+	if s.requests, s.etcd, err = apiserverMetrics(ctx, cp); err != nil {
 		return s, err
 	}
 	if mgr == nil {
 		s.manager = managerCounters{reconciles: map[string]float64{}, reconcileSeconds: map[string]float64{}, queueSeconds: map[string]float64{}}
 		return s, nil
 	}
-	s.cpuManager = cpuTime(mgr.pid())
-	if s.manager, err = mgr.counters(ctx); err != nil {
+	s.cpuManager = benchkit.CPUTime(mgr.PID())
+	if s.manager, err = counters(ctx, mgr); err != nil {
 		return s, err
 	}
 	return s, nil
@@ -306,7 +301,7 @@ func takeSnapshot(ctx context.Context, cp *controlPlane, mgr *managerProcess, ob
 func warmUp(ctx context.Context, c client.Client, l layout) (time.Duration, error) {
 	start := time.Now()
 	const ns = "bench-warmup"
-	if err := createNamespaces(ctx, c, ns); err != nil {
+	if err := benchkit.CreateNamespaces(ctx, c, ns); err != nil {
 		return 0, err
 	}
 	team := l.team(0)
@@ -346,10 +341,10 @@ func createTeams(ctx context.Context, c client.Client, cfg config, l layout) (ti
 	for i := range cfg.namespaces {
 		names = append(names, namespaceName(i))
 	}
-	if err := createNamespaces(ctx, c, names...); err != nil {
+	if err := benchkit.CreateNamespaces(ctx, c, names...); err != nil {
 		return 0, err
 	}
-	if _, err := createAll(ctx, c, cfg.workers, cfg.teams, func(k int) client.Object { return l.team(k) }); err != nil {
+	if _, err := benchkit.CreateAll(ctx, c, cfg.workers, cfg.teams, func(k int) client.Object { return l.team(k) }); err != nil {
 		return 0, err
 	}
 	deadline := time.Now().Add(cfg.timeout)
