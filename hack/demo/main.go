@@ -19,6 +19,9 @@ import (
 	"syscall"
 	"time"
 
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
 	"github.com/cxops/cx-operator/test/utils"
 	"github.com/cxops/cx-operator/test/utils/stack"
 )
@@ -55,6 +58,14 @@ func run(ctx context.Context) (err error) {
 	if err := os.MkdirAll(logDir, 0o755); err != nil {
 		return err
 	}
+	// The demo's own Kubernetes clients log through controller-runtime:
+	// into the logs folder, not between the lines of the story.
+	crLog, err := os.Create(filepath.Join(logDir, "demo-clients.log"))
+	if err != nil {
+		return err
+	}
+	defer func() { _ = crLog.Close() }()
+	ctrl.SetLogger(zap.New(zap.WriteTo(crLog)))
 	s.say("Building the cx-operator manager")
 	manager, err := stack.GoBuild(ctx, "./cmd/manager", filepath.Join(work, "manager"), filepath.Join(logDir, "go-build-manager.log"))
 	if err != nil {

@@ -56,5 +56,10 @@ func TestDemo(t *testing.T) {
 			t.Errorf("the demo's story lacks %q", want)
 		}
 	}
+	// Library noise between the lines of the story, such as
+	// controller-runtime's "log.SetLogger(...) was never called".
+	if strings.Contains(output, "[controller-runtime]") {
+		t.Errorf("the demo's story has controller-runtime's own output in it")
+	}
 	t.Logf("the demo ran in %s:\n%s", time.Since(start).Round(time.Second), output)
 }
