@@ -2,6 +2,9 @@ package rules
 
 import (
 	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -41,7 +44,7 @@ func baseExprs(o slo.Objective, base time.Duration) (bad, events string) {
 			events = "histogram_count(" + hist + ")"
 			bad = events + " * histogram_fraction(" + slo.FormatFloat(s.Threshold) + ", +Inf, " + hist + ")"
 		} else {
-			le := labels.MustNewMatcher(labels.MatchEqual, "le", slo.FormatFloat(s.Threshold))
+			le := bucketMatcher(s.Threshold)
 			events = "sum(rate(" + s.Metric.WithName(s.Metric.Name+"_count") + r + "))"
 			good := "sum(rate(" + s.Metric.WithName(s.Metric.Name+"_bucket", le) + r + "))"
 			bad = "clamp_min(" + events + " - " + good + ", 0)"
@@ -64,6 +67,34 @@ func baseExprs(o slo.Objective, base time.Duration) (bad, events string) {
 		events = "count(last_over_time(" + s.Metric.String() + r + ")) > bool 0"
 	}
 	return bad, events
+}
+
+// bucketMatcher matches the le label of the bucket at the threshold in each
+// way it is spelled: exporters write 300 or 1.0 (client_golang's text
+// format), and Prometheus 3 rewrites every le it scrapes as a float, 300.0
+// (https://prometheus.io/docs/prometheus/latest/migration/, "le and quantile
+// label values"). A rule that named one spelling would find no bucket on
+// the other Prometheus, and the SLI would have no data.
+func bucketMatcher(threshold float64) *labels.Matcher {
+	var forms []string
+	add := func(f string) {
+		if !slices.Contains(forms, f) {
+			forms = append(forms, f)
+		}
+	}
+	g := strconv.FormatFloat(threshold, 'g', -1, 64)
+	add(slo.FormatFloat(threshold))
+	add(g)
+	if !strings.ContainsAny(g, ".eEIN") {
+		add(g + ".0")
+	}
+	if len(forms) == 1 {
+		return labels.MustNewMatcher(labels.MatchEqual, "le", forms[0])
+	}
+	for i, f := range forms {
+		forms[i] = regexp.QuoteMeta(f)
+	}
+	return labels.MustNewMatcher(labels.MatchRegexp, "le", strings.Join(forms, "|"))
 }
 
 // composeExpr writes a window's rate as the weighted sum of shorter recorded
