@@ -475,16 +475,7 @@ func RunRender(ctx context.Context, stdout, stderr io.Writer, o RenderCommand) e
 	if err != nil {
 		return err
 	}
-	problems := append(append([]Problem(nil), in.Problems...), res.problems...)
-	failed := false
-	for _, p := range problems {
-		diagnose(stderr, "%s", p)
-		failed = failed || p.Severity == SeverityError
-	}
-	if failed {
-		return ErrReported
-	}
-	return nil
+	return reportProblems(stderr, append(append([]Problem(nil), in.Problems...), res.problems...))
 }
 
 // writeObjects writes the payloads as a YAML stream or as a JSON List.
