@@ -27,7 +27,7 @@ func burnAnnotations(o slo.Objective, first slo.BurnWindow, owner string) map[st
 	if owner != "" {
 		summary = "FYI, owned by " + literal(owner) + ": " + summary
 	}
-	ratio := series(o, MetricBadEvents, first.Long) + " / on () " + series(o, MetricEvents, first.Long)
+	ratio := events(o, EventsBad, first.Long) + " / on () " + events(o, EventsTotal, first.Long)
 	description := badShare(o, queryPercent(ratio, "an unknown share")) +
 		" over the last " + slo.FormatDuration(first.Long) +
 		"; the objective is " + o.TargetText + "% over " + slo.FormatDuration(o.Window) +

@@ -15,10 +15,42 @@ import (
 
 // series writes the selector of one of the objective's recorded series.
 func series(o slo.Objective, metric string, window time.Duration) string {
+	return selector(o, metric, "", windowMatcher(window))
+}
+
+// events writes the selector of the objective's total or bad events per
+// second over a window (MetricEvents with LabelEvents = kind).
+func events(o slo.Objective, kind string, window time.Duration) string {
+	return selector(o, MetricEvents, kind, windowMatcher(window))
+}
+
+// windowMatcher matches cx_window to one window, or to any for 0.
+func windowMatcher(window time.Duration) string {
+	if window <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s=%q", LabelWindow, slo.FormatDuration(window))
+}
+
+// windowsMatcher matches cx_window to any of the windows.
+func windowsMatcher(windows []time.Duration) string {
+	names := make([]string, len(windows))
+	for i, w := range windows {
+		names[i] = slo.FormatDuration(w)
+	}
+	return fmt.Sprintf("%s=~%q", LabelWindow, strings.Join(names, "|"))
+}
+
+// selector writes a selector of the objective's series of a metric, with
+// LabelEvents when kind is set and the window matcher when it is not empty.
+func selector(o slo.Objective, metric, kind, window string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s{cx_objective=%q,cx_objective_namespace=%q", metric, o.Name, o.Namespace)
-	if window > 0 {
-		fmt.Fprintf(&b, ",%s=%q", LabelWindow, slo.FormatDuration(window))
+	if kind != "" {
+		fmt.Fprintf(&b, ",%s=%q", LabelEvents, kind)
+	}
+	if window != "" {
+		b.WriteString("," + window)
 	}
 	b.WriteByte('}')
 	return b.String()
@@ -27,34 +59,34 @@ func series(o slo.Objective, metric string, window time.Duration) string {
 // baseExprs returns the expressions of the bad and all events per second
 // over the base window: the only ones that read raw series, and only over
 // the base window.
-func baseExprs(o slo.Objective, base time.Duration) (bad, events string) {
+func baseExprs(o slo.Objective, base time.Duration) (bad, total string) {
 	r := "[" + slo.FormatDuration(base) + "]"
 	s := o.SLI
 	switch s.Kind {
 	case slo.KindErrorRatio:
-		events = "sum(rate(" + s.Total.String() + r + "))"
+		total = "sum(rate(" + s.Total.String() + r + "))"
 		// Error counters often appear only with the first error: until
 		// then, no errors among the events is a ratio of 0, not no data.
 		// The events were recorded just before, so the raw series are
 		// not read twice.
-		bad = "sum(rate(" + s.Errors.String() + r + ")) or on () 0 * " + series(o, MetricEvents, base)
+		bad = "sum(rate(" + s.Errors.String() + r + ")) or on () 0 * " + events(o, EventsTotal, base)
 	case slo.KindLatency:
 		if s.Native {
 			hist := "sum(rate(" + s.Metric.String() + r + "))"
-			events = "histogram_count(" + hist + ")"
-			bad = events + " * histogram_fraction(" + slo.FormatFloat(s.Threshold) + ", +Inf, " + hist + ")"
+			total = "histogram_count(" + hist + ")"
+			bad = total + " * histogram_fraction(" + slo.FormatFloat(s.Threshold) + ", +Inf, " + hist + ")"
 		} else {
 			le := bucketMatcher(s.Threshold)
-			events = "sum(rate(" + s.Metric.WithName(s.Metric.Name+"_count") + r + "))"
+			total = "sum(rate(" + s.Metric.WithName(s.Metric.Name+"_count") + r + "))"
 			good := "sum(rate(" + s.Metric.WithName(s.Metric.Name+"_bucket", le) + r + "))"
-			bad = "clamp_min(" + events + " - " + good + ", 0)"
+			bad = "clamp_min(" + total + " - " + good + ", 0)"
 		}
 	case slo.KindAvailability:
 		// Time-based SLIs count seconds: events is 1 wherever the gauge has
 		// data, so that a window that reaches back before the data began
 		// still divides by the time it covers.
 		bad = "1 - avg(avg_over_time(" + s.Metric.String() + r + "))"
-		events = "count(last_over_time(" + s.Metric.String() + r + ")) > bool 0"
+		total = "count(last_over_time(" + s.Metric.String() + r + ")) > bool 0"
 	case slo.KindScore:
 		op := "<"
 		if !s.GoodAbove {
@@ -64,9 +96,9 @@ func baseExprs(o slo.Objective, base time.Duration) (bad, events string) {
 		// over the base window at which the score was on the bad side.
 		sub := "[" + slo.FormatDuration(base) + ":]"
 		bad = "avg(avg_over_time((" + s.Metric.String() + " " + op + " bool " + slo.FormatFloat(s.Threshold) + ")" + sub + "))"
-		events = "count(last_over_time(" + s.Metric.String() + r + ")) > bool 0"
+		total = "count(last_over_time(" + s.Metric.String() + r + ")) > bool 0"
 	}
-	return bad, events
+	return bad, total
 }
 
 // bucketMatcher matches the le label of the bucket at the threshold in each
@@ -97,31 +129,35 @@ func bucketMatcher(threshold float64) *labels.Matcher {
 	return labels.MustNewMatcher(labels.MatchRegexp, "le", strings.Join(forms, "|"))
 }
 
-// composeExpr writes a window's rate as the weighted sum of shorter recorded
-// windows. The present term must exist (no data now is no data); a past term
-// that does not exist yet, in the first window after an objective was
-// created, counts as no events, so that ratios cover the history there is.
-func composeExpr(o slo.Objective, metric string, p slo.WindowPlan) string {
+// composeExpr writes a window's total and bad events per second, both at
+// once, as the weighted sum of shorter recorded windows. Each past term is
+// told apart from the others by LabelOffset, so that the union (or) of the
+// terms keeps every one, and the sum adds up those that exist: a term whose
+// time lies before the objective existed counts as no events, so that
+// ratios cover the history there is, and an objective without any data
+// records nothing. Each term is one selector, read once.
+func composeExpr(o slo.Objective, p slo.WindowPlan) string {
 	sameWeight := true
 	for _, t := range p.Terms {
 		sameWeight = sameWeight && t.Weight == p.Terms[0].Weight && t.Weight == t.Chunk
 	}
 	parts := make([]string, len(p.Terms))
 	for i, t := range p.Terms {
-		term := series(o, metric, t.Chunk)
+		term := series(o, MetricEvents, t.Chunk)
 		if t.Offset > 0 {
-			term = "(" + term + " offset " + slo.FormatDuration(t.Offset) + " or on () vector(0))"
+			off := slo.FormatDuration(t.Offset)
+			term = "label_replace(" + term + " offset " + off + `, "` + LabelOffset + `", "` + off + `", "", "")`
 		}
 		if !sameWeight {
 			term += " * " + seconds(t.Weight)
 		}
 		parts[i] = term
 	}
-	sum := strings.Join(parts, "\n  + on () ")
+	sum := "sum without (" + LabelWindow + ", " + LabelOffset + ") (\n  " + strings.Join(parts, "\n  or ") + "\n)"
 	if sameWeight {
-		return "(\n  " + sum + "\n) / " + fmt.Sprint(len(p.Terms))
+		return sum + " / " + fmt.Sprint(len(p.Terms))
 	}
-	return "(\n  " + sum + "\n) / " + seconds(p.Window)
+	return sum + " / " + seconds(p.Window)
 }
 
 // Hysteresis is the share of the factor and of the guard's minimum of bad
@@ -145,13 +181,13 @@ func burnCondition(o slo.Objective, w slo.BurnWindow, g slo.Guard, scale float64
 		// window's error ratio, it would hold fewer than
 		// MinShortWindowBadEvents bad events, so finding none there says
 		// little. The long window decides alone.
-		short = "(" + short + "\n    or on () " + series(o, MetricEvents, w.Short) + " * " + seconds(w.Short) +
-			" * on () " + series(o, MetricBadEvents, w.Long) + " / on () " + series(o, MetricEvents, w.Long) +
+		short = "(" + short + "\n    or on () " + events(o, EventsTotal, w.Short) + " * " + seconds(w.Short) +
+			" * on () " + events(o, EventsBad, w.Long) + " / on () " + events(o, EventsTotal, w.Long) +
 			" < " + slo.FormatFloat(g.MinShortWindowBadEvents) + ")"
 	}
 	lines = append(lines, "and on () "+short)
 	if o.SLI.Kind.CountsEvents() && g.MinBadEventsPerHour > 0 {
-		lines = append(lines, "and on () "+series(o, MetricBadEvents, w.Long)+" * 3600 >= "+slo.FormatFloat(g.MinBadEventsPerHour*scale))
+		lines = append(lines, "and on () "+events(o, EventsBad, w.Long)+" * 3600 >= "+slo.FormatFloat(g.MinBadEventsPerHour*scale))
 	}
 	return "(\n  " + strings.Join(lines, "\n  ") + "\n)"
 }

@@ -10,14 +10,15 @@ package rules
 // the rates, burn rates and SLI also carry cx_window. docs/design.md lists
 // them for people.
 const (
-	// MetricBadEvents is the rate of bad events per second over cx_window
-	// (for availability and score SLIs: the share of time that is bad).
-	MetricBadEvents = "cx:bad_events:rate"
-	// MetricEvents is the rate of all events per second over cx_window
-	// (1 for availability and score SLIs, whose events are seconds).
+	// MetricEvents is the rate of events per second over cx_window, two
+	// series per window: cx_events="total" for all events (1 for
+	// availability and score SLIs, whose events are seconds) and
+	// cx_events="bad" for bad ones (for those SLIs, the share of time that
+	// is bad). One rule records both for every composed window.
 	MetricEvents = "cx:events:rate"
 	// MetricBurnRate is the error ratio over cx_window divided by the error
-	// budget: 1 spends the budget exactly over the objective's window.
+	// budget: 1 spends the budget exactly over the objective's window. One
+	// rule records it for every window the objective's state needs.
 	MetricBurnRate = "cx:burn_rate"
 	// MetricSLI is the share of good events over the objective's window.
 	MetricSLI = "cx:sli"
@@ -35,6 +36,12 @@ const (
 
 // Labels of recorded series that alerts do not carry.
 const (
+	// LabelEvents, on MetricEvents, says which events a series counts:
+	// EventsTotal or EventsBad.
+	LabelEvents = "cx_events"
+	// LabelOffset tells apart the past terms of a composed window inside
+	// its expression; no recorded series keeps it.
+	LabelOffset = "cx_offset"
 	// LabelWindow is the window a rate or burn rate covers, e.g. 5m, 30d.
 	LabelWindow = "cx_window"
 	// LabelTeamNamespace, on MetricInfo, is the owning team's namespace.
@@ -43,6 +50,14 @@ const (
 	LabelTarget = "target"
 	// LabelObjectiveWindow, on MetricInfo, is the objective's window.
 	LabelObjectiveWindow = "window"
+)
+
+// Values of LabelEvents.
+const (
+	// EventsTotal counts all events.
+	EventsTotal = "total"
+	// EventsBad counts bad events.
+	EventsBad = "bad"
 )
 
 // Alert names.

@@ -32,38 +32,49 @@ func Generate(o slo.Objective) monitoringv1.PrometheusRuleSpec {
 // GroupName is the name of the objective's rule group.
 func GroupName(o slo.Objective) string { return "cx-" + o.Name }
 
-// recordWindows records the bad and all events per second over every window
-// of the plan, shortest first.
+// recordWindows records the total and bad events per second over every
+// window of the plan, shortest first: two rules for the base window, which
+// read the raw series, and one rule for each composed window, which records
+// both.
 func recordWindows(o slo.Objective) []monitoringv1.Rule {
 	plans := o.Plan()
-	rs := make([]monitoringv1.Rule, 0, 2*len(plans))
+	rs := make([]monitoringv1.Rule, 0, len(plans)+1)
 	for _, p := range plans {
-		var bad, events string
-		if p.Base() {
-			bad, events = baseExprs(o, p.Window)
-		} else {
-			bad, events = composeExpr(o, MetricBadEvents, p), composeExpr(o, MetricEvents, p)
+		if !p.Base() {
+			rs = append(rs, record(o, MetricEvents, composeExpr(o, p), p.Window))
+			continue
 		}
+		bad, total := baseExprs(o, p.Window)
 		// All events first: the base window's bad events read them.
-		rs = append(rs, record(o, MetricEvents, events, p.Window), record(o, MetricBadEvents, bad, p.Window))
+		rs = append(rs, recordEvents(o, EventsTotal, total, p.Window), recordEvents(o, EventsBad, bad, p.Window))
 	}
 	return rs
 }
 
+func recordEvents(o slo.Objective, kind, expr string, window time.Duration) monitoringv1.Rule {
+	r := record(o, MetricEvents, expr, window)
+	r.Labels[LabelEvents] = kind
+	return r
+}
+
 // recordState records what dashboards and the controller read: the burn rate
-// over every alert window and over the objective's window, the SLI, the
-// budget left and the objective's description.
+// over every alert window and over the objective's window (one rule, whose
+// series keep the window of the events they divide), the SLI, the budget
+// left and the objective's description.
 func recordState(o slo.Objective) []monitoringv1.Rule {
-	var rs []monitoringv1.Rule
-	for _, w := range o.StateWindows() {
-		expr := series(o, MetricBadEvents, w) + " / on () " + series(o, MetricEvents, w) + " / " + slo.FormatFloat(o.Budget)
-		rs = append(rs, record(o, MetricBurnRate, expr, w))
+	windows := ""
+	if state, plans := o.StateWindows(), o.Plan(); len(state) != len(plans) {
+		// Helper windows of the plan get no burn rate.
+		windows = windowsMatcher(state)
 	}
-	ratio := series(o, MetricBadEvents, o.Window) + " / on () " + series(o, MetricEvents, o.Window)
-	rs = append(rs,
+	burn := selector(o, MetricEvents, EventsBad, windows) + " / ignoring (" + LabelEvents + ") " +
+		selector(o, MetricEvents, EventsTotal, windows) + " / " + slo.FormatFloat(o.Budget)
+	ratio := events(o, EventsBad, o.Window) + " / on () " + events(o, EventsTotal, o.Window)
+	rs := []monitoringv1.Rule{
+		record(o, MetricBurnRate, burn, 0),
 		record(o, MetricSLI, "1 - "+ratio, o.Window),
 		record(o, MetricBudgetRemaining, "1 - "+series(o, MetricBurnRate, o.Window), 0),
-	)
+	}
 	info := record(o, MetricInfo, "vector(1)", 0)
 	info.Labels[cxv1alpha1.AlertLabelTeam] = o.Owner.Name
 	info.Labels[LabelTeamNamespace] = o.Owner.Namespace

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -273,9 +274,13 @@ func summariseBackfill(rs []backfilledRule) string {
 	for i, rec := range order {
 		parts[i] = "`" + rec + "`"
 		if same := byRecord[rec]; same[0].label != "" {
-			ws := make([]string, len(same))
-			for j, r := range same {
-				ws[j] = r.window
+			// A window recorded by several rules (say total and bad
+			// events) is named once.
+			var ws []string
+			for _, r := range same {
+				if !slices.Contains(ws, r.window) {
+					ws = append(ws, r.window)
+				}
 			}
 			parts[i] += " with " + same[0].label + " " + strings.Join(ws, ", ")
 		}
