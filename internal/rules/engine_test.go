@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
-
+	"slices"
 	"testing"
 	"time"
 
@@ -517,5 +517,86 @@ func pseudoRandom(p float64) func(int64) bool {
 		x *= 0xBF58476D1CE4E5B9
 		x ^= x >> 27
 		return float64(x%1_000_000)/1_000_000 < p
+	}
+}
+
+func TestBurnRatesAreRecordedForTheStateWindowsOnly(t *testing.T) {
+	// One rule records the burn rate of every window: with the default
+	// windows all windows are state windows; with one page pair of 1h and
+	// 10m and no tickets, the rules also compose the 5m base window and
+	// helper windows between 1h and 30d (30d is more than slo.MaxTerms
+	// hours), which no alert or status reads and which get no burn rate.
+	sli := kinds()[0].sli
+	noTickets := false
+	for name, alerting := range map[string]*cxv1alpha1.Alerting{
+		"default windows": nil,
+		"one page pair":   {Ticket: &noTickets, PageWindows: []cxv1alpha1.BurnRateWindow{{Long: "1h", Short: "10m", Factor: "14.4"}}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			obj := &cxv1alpha1.CXObjective{
+				ObjectMeta: metav1.ObjectMeta{Name: "journey-slo", Namespace: "shop"},
+				Spec: cxv1alpha1.CXObjectiveSpec{
+					Journey: "checkout", Owner: cxv1alpha1.TeamRef{Team: "checkout"},
+					SLI: sli, Target: target, Window: "30d", Alerting: alerting,
+				},
+			}
+			o, err := slo.FromObjective(obj, slo.Team{Name: "checkout", Namespace: "shop"}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []string
+			for _, w := range o.StateWindows() {
+				want = append(want, slo.FormatDuration(w))
+			}
+			planned := map[string]bool{}
+			for _, p := range o.Plan() {
+				planned[slo.FormatDuration(p.Window)] = true
+			}
+			var got []string
+			e, err := simulate.New(step)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = e.Close() }()
+			file, err := rules.RuleFile(rules.Generate(o))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := e.Load(o.Name, file); err != nil {
+				t.Fatal(err)
+			}
+			const d = 30 * time.Minute
+			traffic := simulate.Steady(rate, func(time.Duration) float64 { return 2 * budget })
+			if _, err := e.Run(context.Background(), simulate.Run{Start: start, Duration: d, Scrape: step, Eval: step, Source: kinds()[0].source(traffic),
+				Observe: func(at time.Duration, e *simulate.Engine) {
+					if at != d {
+						return
+					}
+					v, err := e.Query(context.Background(), `cx:burn_rate`, start.Add(at))
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, s := range v {
+						got = append(got, s.Metric.Get(rules.LabelWindow))
+						if math.Abs(s.F-2) > 0.1 {
+							t.Errorf("burn rate over %s = %v, want 2", s.Metric.Get(rules.LabelWindow), s.F)
+						}
+					}
+				}}); err != nil {
+				t.Fatal(err)
+			}
+			slices.SortFunc(got, func(a, b string) int {
+				x, _ := slo.ParseWindowLabel(a)
+				y, _ := slo.ParseWindowLabel(b)
+				return int(x - y)
+			})
+			if !slices.Equal(got, want) {
+				t.Errorf("burn rates recorded for %v, want %v (windows planned: %v)", got, want, planned)
+			}
+			if len(planned) == len(want) && alerting != nil {
+				t.Errorf("the plan %v has no window beyond the state windows: the test does not test the helper case", planned)
+			}
+		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 
+	cxv1alpha1 "github.com/cxops/cx-operator/api/v1alpha1"
 	"github.com/cxops/cx-operator/internal/slo"
 )
 
@@ -29,7 +30,7 @@ func windowMatcher(window time.Duration) string {
 	if window <= 0 {
 		return ""
 	}
-	return fmt.Sprintf("%s=%q", LabelWindow, slo.FormatDuration(window))
+	return matcher(LabelWindow, "=", slo.FormatDuration(window))
 }
 
 // windowsMatcher matches cx_window to any of the windows.
@@ -38,23 +39,31 @@ func windowsMatcher(windows []time.Duration) string {
 	for i, w := range windows {
 		names[i] = slo.FormatDuration(w)
 	}
-	return fmt.Sprintf("%s=~%q", LabelWindow, strings.Join(names, "|"))
+	return matcher(LabelWindow, "=~", strings.Join(names, "|"))
 }
 
 // selector writes a selector of the objective's series of a metric, with
-// LabelEvents when kind is set and the window matcher when it is not empty.
-func selector(o slo.Objective, metric, kind, window string) string {
+// LabelEvents when kind is set and then the extra matchers that are not
+// empty. It is written without fmt: rendering a thousand objectives writes
+// a hundred thousand selectors.
+func selector(o slo.Objective, metric, kind string, extra ...string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s{cx_objective=%q,cx_objective_namespace=%q", metric, o.Name, o.Namespace)
+	b.WriteString(metric)
+	b.WriteString("{" + matcher("cx_objective", "=", o.Name) + "," + matcher("cx_objective_namespace", "=", o.Namespace))
 	if kind != "" {
-		fmt.Fprintf(&b, ",%s=%q", LabelEvents, kind)
+		b.WriteString("," + matcher(LabelEvents, "=", kind))
 	}
-	if window != "" {
-		b.WriteString("," + window)
+	for _, m := range extra {
+		if m != "" {
+			b.WriteString("," + m)
+		}
 	}
 	b.WriteByte('}')
 	return b.String()
 }
+
+// matcher writes one label matcher, the value quoted as %q would.
+func matcher(name, op, value string) string { return name + op + strconv.Quote(value) }
 
 // baseExprs returns the expressions of the bad and all events per second
 // over the base window: the only ones that read raw series, and only over
@@ -203,15 +212,13 @@ func latchExpr(o slo.Objective, sev slo.Severity, w slo.BurnWindow, g slo.Guard)
 
 // latchSeries selects the latch of the pair with that long window.
 func latchSeries(o slo.Objective, sev slo.Severity, long time.Duration) string {
-	return fmt.Sprintf("%s{cx_objective=%q,cx_objective_namespace=%q,severity=%q,%s=%q}",
-		MetricBurnLatch, o.Name, o.Namespace, string(sev), LabelWindow, slo.FormatDuration(long))
+	return selector(o, MetricBurnLatch, "", matcher(cxv1alpha1.AlertLabelSeverity, "=", string(sev)), windowMatcher(long))
 }
 
 // burnExpr is the expression of a burn-rate alert: any of its severity's
 // latches is set. Its value is the highest long-window burn rate.
 func burnExpr(o slo.Objective, sev slo.Severity) string {
-	return fmt.Sprintf("max without (%s) (%s{cx_objective=%q,cx_objective_namespace=%q,severity=%q})",
-		LabelWindow, MetricBurnLatch, o.Name, o.Namespace, string(sev))
+	return "max without (" + LabelWindow + ") (" + selector(o, MetricBurnLatch, "", matcher(cxv1alpha1.AlertLabelSeverity, "=", string(sev))) + ")"
 }
 
 func indent(s string) string { return "  " + strings.ReplaceAll(s, "\n", "\n  ") }
