@@ -235,7 +235,8 @@ type Alerting struct {
 
 	// pageWindows replaces the default page burn-rate windows. Default for
 	// a 30d window (Google SRE workbook): 14.4x over 1h and 5m, 6x over 6h
-	// and 30m; for other windows the durations scale with it.
+	// and 30m; for other windows the durations scale with it. No two pairs
+	// may have the same long window.
 	// +optional
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=4
@@ -243,7 +244,7 @@ type Alerting struct {
 
 	// ticketWindows replaces the default ticket burn-rate windows. Default
 	// for a 30d window: 3x over 1d and 2h, 1x over 3d and 6h, scaled for
-	// other windows.
+	// other windows. No two pairs may have the same long window.
 	// +optional
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=4

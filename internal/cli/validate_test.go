@@ -89,6 +89,7 @@ func TestValidateReportsWhatTheControllerWould(t *testing.T) {
 		{"CXObjective shop/refunds-errors", "spec.sli.errorRatio.total", "does not parse as PromQL", SeverityError},
 		{"CXObjective billing/invoice-latency", "spec.stakeholders[0]", "is not told", SeverityWarning},
 		{"CXObjective billing/invoice-latency", "spec.sli.latency.metric", "without _bucket", SeverityError},
+		{"CXObjective billing/invoice-latency", "spec.alerting.pageWindows[1].long", "also the long window of spec.alerting.pageWindows[0]", SeverityError},
 		{"CXObjective billing/invoice-latency", "spec.alerting.annotations[summary]", "alert template", SeverityError},
 		{"CXObjective billing/payouts-errors", "spec.alerting.runbook", "unknown field", SeverityError},
 		{"CXObjective billing/payouts-errors", "metadata.name", "Duplicate value", SeverityError},

@@ -221,8 +221,13 @@ func applyAlerting(o *Objective, a *cxv1alpha1.Alerting, path *field.Path) field
 	return errs
 }
 
+// parseWindows parses the window pairs of one severity. Two pairs may not
+// share a long window: a pair's latch is the series of its severity and long
+// window (cx:burn_rate:latch{severity, cx_window}), and two pairs writing one
+// series would overwrite each other's state.
 func parseWindows(in []cxv1alpha1.BurnRateWindow, path *field.Path, window time.Duration, errs field.ErrorList) ([]BurnWindow, field.ErrorList) {
 	out := make([]BurnWindow, 0, len(in))
+	longs := map[time.Duration]int{}
 	for i, w := range in {
 		p := path.Index(i)
 		long, err1 := ParseDuration(string(w.Long))
@@ -240,6 +245,12 @@ func parseWindows(in []cxv1alpha1.BurnRateWindow, path *field.Path, window time.
 		case long > window:
 			errs = append(errs, field.Invalid(p.Child("long"), w.Long, "may not exceed the objective's window"))
 		default:
+			if j, dup := longs[long]; dup {
+				errs = append(errs, field.Invalid(p.Child("long"), w.Long, fmt.Sprintf(
+					"is also the long window of %s: the pairs of one severity need different long windows", path.Index(j))))
+				continue
+			}
+			longs[long] = i
 			out = append(out, BurnWindow{Long: long, Short: short, Factor: factor})
 		}
 	}

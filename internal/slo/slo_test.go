@@ -204,6 +204,26 @@ func TestFromObjective(t *testing.T) {
 		})
 	}
 
+	t.Run("two pairs of a severity with the same long window are refused", func(t *testing.T) {
+		// 1h and 60m are the same window: their latches would be one series.
+		obj := objectiveWith(errorRatio(), "30d", &cxv1alpha1.Alerting{PageWindows: []cxv1alpha1.BurnRateWindow{
+			{Long: "1h", Short: "5m", Factor: "14.4"}, {Long: "60m", Short: "10m", Factor: "10"},
+		}})
+		_, err := slo.FromObjective(obj, owner(), nil)
+		if !slo.IsInvalid(err) || !strings.Contains(err.Error(), "spec.alerting.pageWindows[1].long") || !strings.Contains(err.Error(), "pageWindows[0]") {
+			t.Fatalf("got %v, want an InvalidError on spec.alerting.pageWindows[1].long that names pageWindows[0]", err)
+		}
+		// The same long window for a page and a ticket is fine: the
+		// latches differ by severity.
+		obj = objectiveWith(errorRatio(), "30d", &cxv1alpha1.Alerting{
+			PageWindows:   []cxv1alpha1.BurnRateWindow{{Long: "6h", Short: "30m", Factor: "6"}},
+			TicketWindows: []cxv1alpha1.BurnRateWindow{{Long: "6h", Short: "30m", Factor: "3"}},
+		})
+		if _, err := slo.FromObjective(obj, owner(), nil); err != nil {
+			t.Fatalf("a page and a ticket pair with the same windows: %v", err)
+		}
+	})
+
 	t.Run("the input is not changed", func(t *testing.T) {
 		obj := objectiveWith(errorRatio(), "30d", &cxv1alpha1.Alerting{Labels: map[string]string{"tier": "1"}})
 		before := obj.DeepCopy()
