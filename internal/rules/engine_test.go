@@ -157,11 +157,16 @@ func objective(t *testing.T, sli cxv1alpha1.SLI) slo.Objective {
 
 func objectiveOver(t *testing.T, sli cxv1alpha1.SLI, window cxv1alpha1.Duration) slo.Objective {
 	t.Helper()
+	return objectiveAlerting(t, sli, window, nil)
+}
+
+func objectiveAlerting(t *testing.T, sli cxv1alpha1.SLI, window cxv1alpha1.Duration, alerting *cxv1alpha1.Alerting) slo.Objective {
+	t.Helper()
 	obj := &cxv1alpha1.CXObjective{
 		ObjectMeta: metav1.ObjectMeta{Name: "journey-slo", Namespace: "shop"},
 		Spec: cxv1alpha1.CXObjectiveSpec{
 			Journey: "checkout", Owner: cxv1alpha1.TeamRef{Team: "checkout"},
-			SLI: sli, Target: target, Window: window,
+			SLI: sli, Target: target, Window: window, Alerting: alerting,
 		},
 	}
 	owner := slo.Team{Name: "checkout", Namespace: "shop", Department: "Product", DisplayName: "Checkout squad"}
@@ -176,8 +181,15 @@ func objectiveOver(t *testing.T, sli cxv1alpha1.SLI, window cxv1alpha1.Duration)
 // rule evaluation error.
 func simulateRun(t *testing.T, o slo.Objective, source simulate.Source, d time.Duration) *simulate.Timeline {
 	t.Helper()
-	spec := rules.Generate(o)
-	file, err := rules.RuleFile(spec)
+	return simulateObserved(t, o, simulate.Run{Duration: d, Source: source})
+}
+
+// simulateObserved evaluates the objective's rules over a run (its start,
+// scrape and evaluation intervals are the test's) and fails on any rule
+// evaluation error.
+func simulateObserved(t *testing.T, o slo.Objective, run simulate.Run) *simulate.Timeline {
+	t.Helper()
+	file, err := rules.RuleFile(rules.Generate(o))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +205,8 @@ func simulateRun(t *testing.T, o slo.Objective, source simulate.Source, d time.D
 	if err := e.Load(o.Name, file); err != nil {
 		t.Fatal(err)
 	}
-	tl, err := e.Run(context.Background(), simulate.Run{Start: start, Duration: d, Scrape: step, Eval: step, Source: source})
+	run.Start, run.Scrape, run.Eval = start, step, step
+	tl, err := e.Run(context.Background(), run)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -450,24 +463,10 @@ func TestLongWindowsCoverTheHistoryThereIs(t *testing.T) {
 		}
 		t.Run(k.name, func(t *testing.T) {
 			t.Parallel()
-			o := objective(t, k.sli)
 			var got map[string]float64
-			spec := rules.Generate(o)
-			file, err := rules.RuleFile(spec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			e, err := simulate.New(step)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer func() { _ = e.Close() }()
-			if err := e.Load(o.Name, file); err != nil {
-				t.Fatal(err)
-			}
 			traffic := simulate.Steady(rate, func(time.Duration) float64 { return 20 * budget })
 			const d = 6 * time.Hour
-			if _, err := e.Run(context.Background(), simulate.Run{Start: start, Duration: d, Scrape: step, Eval: step, Source: k.source(traffic),
+			simulateObserved(t, objective(t, k.sli), simulate.Run{Duration: d, Source: k.source(traffic),
 				Observe: func(at time.Duration, e *simulate.Engine) {
 					if at != d {
 						return
@@ -480,9 +479,7 @@ func TestLongWindowsCoverTheHistoryThereIs(t *testing.T) {
 						}
 						got[q] = v[0].F
 					}
-				}}); err != nil {
-				t.Fatal(err)
-			}
+				}})
 			want := map[string]float64{`cx:sli`: 0.98, `cx:burn_rate{cx_window="30d"}`: 20, `cx:burn_rate{cx_window="1h"}`: 20, `cx:error_budget_remaining`: -19}
 			for q, w := range want {
 				if math.Abs(got[q]-w) > 0.03*math.Abs(w)+0.0005 {
@@ -534,17 +531,7 @@ func TestBurnRatesAreRecordedForTheStateWindowsOnly(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			obj := &cxv1alpha1.CXObjective{
-				ObjectMeta: metav1.ObjectMeta{Name: "journey-slo", Namespace: "shop"},
-				Spec: cxv1alpha1.CXObjectiveSpec{
-					Journey: "checkout", Owner: cxv1alpha1.TeamRef{Team: "checkout"},
-					SLI: sli, Target: target, Window: "30d", Alerting: alerting,
-				},
-			}
-			o, err := slo.FromObjective(obj, slo.Team{Name: "checkout", Namespace: "shop"}, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			o := objectiveAlerting(t, sli, "30d", alerting)
 			var want []string
 			for _, w := range o.StateWindows() {
 				want = append(want, slo.FormatDuration(w))
@@ -554,21 +541,9 @@ func TestBurnRatesAreRecordedForTheStateWindowsOnly(t *testing.T) {
 				planned[slo.FormatDuration(p.Window)] = true
 			}
 			var got []string
-			e, err := simulate.New(step)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer func() { _ = e.Close() }()
-			file, err := rules.RuleFile(rules.Generate(o))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := e.Load(o.Name, file); err != nil {
-				t.Fatal(err)
-			}
 			const d = 30 * time.Minute
 			traffic := simulate.Steady(rate, func(time.Duration) float64 { return 2 * budget })
-			if _, err := e.Run(context.Background(), simulate.Run{Start: start, Duration: d, Scrape: step, Eval: step, Source: kinds()[0].source(traffic),
+			simulateObserved(t, o, simulate.Run{Duration: d, Source: kinds()[0].source(traffic),
 				Observe: func(at time.Duration, e *simulate.Engine) {
 					if at != d {
 						return
@@ -583,9 +558,7 @@ func TestBurnRatesAreRecordedForTheStateWindowsOnly(t *testing.T) {
 							t.Errorf("burn rate over %s = %v, want 2", s.Metric.Get(rules.LabelWindow), s.F)
 						}
 					}
-				}}); err != nil {
-				t.Fatal(err)
-			}
+				}})
 			slices.SortFunc(got, func(a, b string) int {
 				x, _ := slo.ParseWindowLabel(a)
 				y, _ := slo.ParseWindowLabel(b)

@@ -20,8 +20,9 @@ const forecastFor = time.Hour
 // recorded before it in the same evaluation. The output depends only on the
 // objective, and the objective is not changed.
 func Generate(o slo.Objective) monitoringv1.PrometheusRuleSpec {
-	rs := recordWindows(o)
-	rs = append(rs, recordState(o)...)
+	plans := o.Plan()
+	rs := recordWindows(o, plans)
+	rs = append(rs, recordState(o, plans)...)
 	rs = append(rs, alerts(o)...)
 	return monitoringv1.PrometheusRuleSpec{Groups: []monitoringv1.RuleGroup{{
 		Name:  GroupName(o),
@@ -36,8 +37,7 @@ func GroupName(o slo.Objective) string { return "cx-" + o.Name }
 // window of the plan, shortest first: two rules for the base window, which
 // read the raw series, and one rule for each composed window, which records
 // both.
-func recordWindows(o slo.Objective) []monitoringv1.Rule {
-	plans := o.Plan()
+func recordWindows(o slo.Objective, plans []slo.WindowPlan) []monitoringv1.Rule {
 	rs := make([]monitoringv1.Rule, 0, len(plans)+1)
 	for _, p := range plans {
 		if !p.Base() {
@@ -61,10 +61,11 @@ func recordEvents(o slo.Objective, kind, expr string, window time.Duration) moni
 // over every alert window and over the objective's window (one rule, whose
 // series keep the window of the events they divide), the SLI, the budget
 // left and the objective's description.
-func recordState(o slo.Objective) []monitoringv1.Rule {
+func recordState(o slo.Objective, plans []slo.WindowPlan) []monitoringv1.Rule {
 	windows := ""
-	if state, plans := o.StateWindows(), o.Plan(); len(state) != len(plans) {
-		// Helper windows of the plan get no burn rate.
+	if state := o.StateWindows(); len(state) != len(plans) {
+		// The plan holds every state window; its other windows (the base
+		// window or helpers) get no burn rate.
 		windows = windowsMatcher(state)
 	}
 	burn := selector(o, MetricEvents, EventsBad, windows) + " / ignoring (" + LabelEvents + ") " +
