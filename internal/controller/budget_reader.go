@@ -81,8 +81,10 @@ func (r *BudgetReader) now() time.Time {
 // round reads every namespace once, each at its place in the period, then
 // updates the teams.
 func (r *BudgetReader) round(ctx context.Context) error {
+	// The cache's own objects, not copies: they are only read, and each
+	// one that changes is copied before it is written.
 	var objectives cxv1alpha1.CXObjectiveList
-	if err := r.Client.List(ctx, &objectives); err != nil {
+	if err := r.Client.List(ctx, &objectives, client.UnsafeDisableDeepCopy); err != nil {
 		return fmt.Errorf("listing objectives: %w", err)
 	}
 	byNamespace := map[string][]*cxv1alpha1.CXObjective{}
@@ -138,8 +140,17 @@ func spread(namespace string, period time.Duration) time.Duration {
 // objectives that changed, and returns each objective's figures as they
 // stand now, by namespace/name.
 func (r *BudgetReader) readNamespace(ctx context.Context, namespace string, objs []*cxv1alpha1.CXObjective) (map[string]*cxv1alpha1.BudgetStatus, error) {
-	figures, known := r.query(ctx, namespace)
 	statuses := make(map[string]*cxv1alpha1.BudgetStatus, len(objs))
+	if r.Prometheus == nil {
+		// The objective reconciler writes BudgetKnown itself then
+		// (budgetNotConfigured); a write here would be a second status write
+		// per objective, or the first of two for one not reconciled yet.
+		for _, obj := range objs {
+			statuses[namespace+"/"+obj.Name] = obj.Status.Budget
+		}
+		return statuses, nil
+	}
+	figures, known := r.query(ctx, namespace)
 	var errs []error
 	for _, obj := range objs {
 		updated := obj.DeepCopy()
@@ -170,13 +181,18 @@ func (r *BudgetReader) readNamespace(ctx context.Context, namespace string, objs
 	return statuses, errors.Join(errs...)
 }
 
+// budgetNotConfigured is the BudgetKnown condition of every objective while
+// the manager has no Prometheus to read. The objective reconciler writes it
+// with the objective's own status; the budget reader writes no objective
+// then.
+func budgetNotConfigured() metav1.Condition {
+	return metav1.Condition{Type: cxv1alpha1.ConditionBudgetKnown, Status: metav1.ConditionFalse, Reason: cxv1alpha1.ReasonPrometheusNotConfigured,
+		Message: "the manager runs without --prometheus-url, so it cannot read error budgets; rules and routes work all the same"}
+}
+
 // query sends the namespace's one query and says whether the figures can be
 // trusted, as a BudgetKnown condition.
 func (r *BudgetReader) query(ctx context.Context, namespace string) (map[string]*budget.Figures, metav1.Condition) {
-	if r.Prometheus == nil {
-		return nil, metav1.Condition{Status: metav1.ConditionFalse, Reason: cxv1alpha1.ReasonPrometheusNotConfigured,
-			Message: "the manager runs without --prometheus-url, so it cannot read error budgets; rules and routes work all the same"}
-	}
 	qctx, cancel := context.WithTimeout(ctx, r.Timeout)
 	defer cancel()
 	v, _, _, err := r.Prometheus.Query(qctx, budget.Query(namespace), r.now())
@@ -234,7 +250,7 @@ func (r *BudgetReader) updateTeams(ctx context.Context, objectives []cxv1alpha1.
 		}
 	}
 	var teams cxv1alpha1.CXTeamList
-	if err := r.Client.List(ctx, &teams); err != nil {
+	if err := r.Client.List(ctx, &teams, client.UnsafeDisableDeepCopy); err != nil {
 		return fmt.Errorf("listing teams: %w", err)
 	}
 	keys := make([]string, 0, len(teams.Items))

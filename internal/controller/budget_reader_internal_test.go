@@ -1,23 +1,10 @@
 package controller
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
-
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	cxv1alpha1 "github.com/cxops/cx-operator/api/v1alpha1"
 )
-
-func TestWithoutPrometheusTheBudgetIsUnknownAndSaysWhy(t *testing.T) {
-	r := &BudgetReader{Period: time.Minute, Timeout: time.Second}
-	figures, cond := r.query(context.Background(), "shop")
-	if figures != nil || cond.Status != metav1.ConditionFalse || cond.Reason != cxv1alpha1.ReasonPrometheusNotConfigured {
-		t.Fatalf("got %v %+v", figures, cond)
-	}
-}
 
 func TestSpreadPlacesEachNamespaceAtTheSamePlaceOfThePeriod(t *testing.T) {
 	seen := map[time.Duration]bool{}

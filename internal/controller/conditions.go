@@ -113,9 +113,9 @@ type statusObject interface {
 // finish records an outcome on obj in memory: the conditions, the observed
 // generation when the outcome is final, the metrics and the event; then
 // writes the status once, with server-side apply of the fields the
-// reconciler owns, unless nothing changed.
+// reconciler owns (fields), unless nothing changed.
 func finish(ctx context.Context, c client.Client, rec recorder.EventRecorder, m *Metrics, kind string, start time.Time,
-	obj, before statusObject, o outcome) (ctrl.Result, error) {
+	obj, before statusObject, o outcome, fields statusFields) (ctrl.Result, error) {
 	conds := obj.GetConditions()
 	setConditions(&conds, obj.GetGeneration(), o)
 	obj.SetConditions(conds)
@@ -125,7 +125,7 @@ func finish(ctx context.Context, c client.Client, rec recorder.EventRecorder, m 
 	m.observe(kind, start, o)
 	emitEvent(rec, obj, before.GetConditions(), obj.GetConditions(), o)
 	if !equality.Semantic.DeepEqual(before, obj) {
-		if err := applyStatus(ctx, c, obj, reconcilerFields); err != nil {
+		if err := applyStatus(ctx, c, obj, fields); err != nil {
 			return ctrl.Result{}, err
 		}
 	}

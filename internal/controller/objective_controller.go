@@ -7,6 +7,7 @@ import (
 	"time"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -41,6 +42,11 @@ type ObjectiveReconciler struct {
 	Options desired.Options
 	// Metrics, when set, record reconcile durations and errors.
 	Metrics *Metrics
+	// NoPrometheus says that the manager has no Prometheus to read budgets
+	// from. The reconciler then writes the BudgetKnown condition that says
+	// so with the objective's own status, instead of the budget reader
+	// sending a second status write per objective to say it.
+	NoPrometheus bool
 }
 
 // +kubebuilder:rbac:groups=cx.cxops.io,resources=cxobjectives,verbs=get;list;watch
@@ -59,7 +65,14 @@ func (r *ObjectiveReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	}
 	before := obj.DeepCopy()
 	o := r.reconcileRule(ctx, obj)
-	return finish(ctx, r.Client, r.Recorder, r.Metrics, "CXObjective", start, obj, before, o)
+	fields := reconcilerFields
+	if r.NoPrometheus {
+		cond := budgetNotConfigured()
+		cond.ObservedGeneration = obj.Generation
+		apimeta.SetStatusCondition(&obj.Status.Conditions, cond)
+		fields = reconcilerFieldsWithoutBudget
+	}
+	return finish(ctx, r.Client, r.Recorder, r.Metrics, "CXObjective", start, obj, before, o, fields)
 }
 
 // reconcileRule runs the steps: resolve the teams, build the rule, apply it.

@@ -40,10 +40,11 @@ const DefaultConcurrency = 8
 func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 	metrics := NewMetrics(DefaultRegistry, mgr.GetCache())
 	objectives := &ObjectiveReconciler{
-		Client:   mgr.GetClient(),
-		Recorder: mgr.GetEventRecorder("cx-operator"),
-		Options:  cfg.Options,
-		Metrics:  metrics,
+		Client:       mgr.GetClient(),
+		Recorder:     mgr.GetEventRecorder("cx-operator"),
+		Options:      cfg.Options,
+		Metrics:      metrics,
+		NoPrometheus: cfg.Prometheus == nil,
 	}
 	concurrency := cfg.Concurrency
 	if concurrency <= 0 {

@@ -42,6 +42,14 @@ var (
 		conditions: []string{cxv1alpha1.ConditionReady, cxv1alpha1.ConditionStalled, cxv1alpha1.ConditionReconciling},
 		skip:       []string{"budget", "breaching", "lowestBudgetRemaining"},
 	}
+	// reconcilerFieldsWithoutBudget are the objective reconciler's fields
+	// while the manager has no Prometheus: its own and the BudgetKnown
+	// condition, which cannot change then.
+	reconcilerFieldsWithoutBudget = statusFields{
+		owner:      statusOwnerReconciler,
+		conditions: append(slices.Clone(reconcilerFields.conditions), cxv1alpha1.ConditionBudgetKnown),
+		skip:       reconcilerFields.skip,
+	}
 	budgetFields = statusFields{
 		owner:      statusOwnerBudget,
 		conditions: []string{cxv1alpha1.ConditionBudgetKnown},

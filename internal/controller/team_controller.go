@@ -52,7 +52,7 @@ func (r *TeamReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	if err := r.countObjectives(ctx, team); err != nil && o.err == nil {
 		o = failed(err)
 	}
-	return finish(ctx, r.Client, r.Recorder, r.Metrics, "CXTeam", start, team, before, o)
+	return finish(ctx, r.Client, r.Recorder, r.Metrics, "CXTeam", start, team, before, o, reconcilerFields)
 }
 
 // reconcileConfig builds the team's AlertmanagerConfig and applies it.
@@ -92,7 +92,7 @@ func (r *TeamReconciler) reconcileConfig(ctx context.Context, team *cxv1alpha1.C
 // countObjectives counts the objectives that name the team as owner.
 func (r *TeamReconciler) countObjectives(ctx context.Context, team *cxv1alpha1.CXTeam) error {
 	var list cxv1alpha1.CXObjectiveList
-	if err := r.List(ctx, &list, client.MatchingFields{indexOwner: team.Namespace + "/" + team.Name}); err != nil {
+	if err := r.List(ctx, &list, client.MatchingFields{indexOwner: team.Namespace + "/" + team.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		return fmt.Errorf("counting the objectives of team %s/%s: %w", team.Namespace, team.Name, err)
 	}
 	team.Status.Objectives = int32(len(list.Items))
