@@ -87,6 +87,17 @@ func (r *BudgetReader) round(ctx context.Context) error {
 	if err := r.Client.List(ctx, &objectives, client.UnsafeDisableDeepCopy); err != nil {
 		return fmt.Errorf("listing objectives: %w", err)
 	}
+	current := map[string]*cxv1alpha1.BudgetStatus{}
+	if r.Prometheus == nil {
+		// Nothing to read. The objective reconciler writes BudgetKnown itself
+		// then (budgetNotConfigured): a write here would be a second status
+		// write per objective. Only the teams' figures are kept up.
+		for i := range objectives.Items {
+			o := &objectives.Items[i]
+			current[o.Namespace+"/"+o.Name] = o.Status.Budget
+		}
+		return r.updateTeams(ctx, objectives.Items, current)
+	}
 	byNamespace := map[string][]*cxv1alpha1.CXObjective{}
 	for i := range objectives.Items {
 		o := &objectives.Items[i]
@@ -97,7 +108,6 @@ func (r *BudgetReader) round(ctx context.Context) error {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var errs []error
-	current := map[string]*cxv1alpha1.BudgetStatus{}
 	for ns, objs := range byNamespace {
 		wg.Add(1)
 		go func() {
@@ -140,17 +150,8 @@ func spread(namespace string, period time.Duration) time.Duration {
 // objectives that changed, and returns each objective's figures as they
 // stand now, by namespace/name.
 func (r *BudgetReader) readNamespace(ctx context.Context, namespace string, objs []*cxv1alpha1.CXObjective) (map[string]*cxv1alpha1.BudgetStatus, error) {
-	statuses := make(map[string]*cxv1alpha1.BudgetStatus, len(objs))
-	if r.Prometheus == nil {
-		// The objective reconciler writes BudgetKnown itself then
-		// (budgetNotConfigured); a write here would be a second status write
-		// per objective, or the first of two for one not reconciled yet.
-		for _, obj := range objs {
-			statuses[namespace+"/"+obj.Name] = obj.Status.Budget
-		}
-		return statuses, nil
-	}
 	figures, known := r.query(ctx, namespace)
+	statuses := make(map[string]*cxv1alpha1.BudgetStatus, len(objs))
 	var errs []error
 	for _, obj := range objs {
 		updated := obj.DeepCopy()
