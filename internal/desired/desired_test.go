@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	cxv1alpha1 "github.com/cxops/cx-operator/api/v1alpha1"
@@ -95,20 +96,28 @@ func TestResolve(t *testing.T) {
 	})
 }
 
+// sampleRule is the PrometheusRule of a sample objective, given the UID
+// "objective-uid".
+func sampleRule(t *testing.T, obj *cxv1alpha1.CXObjective, lookup desired.TeamLookup) *monitoringv1.PrometheusRule {
+	t.Helper()
+	obj.UID = "objective-uid"
+	res, err := desired.Resolve(obj, lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rule, err := desired.PrometheusRule(obj, res, desired.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rule
+}
+
 func TestPrometheusRule(t *testing.T) {
 	set := samples.Load(t)
 	lookup := lookupIn(set.Teams...)
 	for _, obj := range set.Objectives {
 		t.Run(obj.Name, func(t *testing.T) {
-			obj.UID = "objective-uid"
-			res, err := desired.Resolve(obj, lookup)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rule, err := desired.PrometheusRule(obj, res, desired.DefaultOptions())
-			if err != nil {
-				t.Fatal(err)
-			}
+			rule := sampleRule(t, obj, lookup)
 			if rule.Name != "cx-"+obj.Name || rule.Namespace != obj.Namespace {
 				t.Errorf("rule %s/%s", rule.Namespace, rule.Name)
 			}
