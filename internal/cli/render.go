@@ -534,7 +534,7 @@ func writeRuleFiles(w, stderr io.Writer, res *rendering, dir string) error {
 			return fmt.Errorf("creating %s: %w", dir, unwrapPathError(err))
 		}
 		for _, r := range rs {
-			b, err := ruleFile(payloadGroups(r), r.from.Describe())
+			b, err := ruleFile([][]any{payloadGroups(r)}, r.from.Describe())
 			if err != nil {
 				return err
 			}
@@ -545,9 +545,10 @@ func writeRuleFiles(w, stderr io.Writer, res *rendering, dir string) error {
 		}
 		return nil
 	}
-	var all []any
+	var parts [][]any
 	seen := map[string]string{}
 	var from []string
+	groups := 0
 	for _, r := range rs {
 		for _, g := range r.rule.Spec.Groups {
 			if other, dup := seen[g.Name]; dup {
@@ -556,17 +557,18 @@ func writeRuleFiles(w, stderr io.Writer, res *rendering, dir string) error {
 			}
 			seen[g.Name] = r.from.Describe()
 		}
-		all = append(all, payloadGroups(r)...)
+		parts = append(parts, payloadGroups(r))
+		groups += len(parts[len(parts)-1])
 		from = append(from, r.from.Describe())
 	}
-	if len(all) == 0 {
+	if groups == 0 {
 		return nil
 	}
 	source := strings.Join(from, ", ")
 	if len(from) > 5 {
 		source = plural(len(from), "CXObjective")
 	}
-	b, err := ruleFile(all, source)
+	b, err := ruleFile(parts, source)
 	if err != nil {
 		return err
 	}
@@ -580,11 +582,12 @@ func payloadGroups(r renderedObject) []any {
 	return groups
 }
 
-// ruleFile writes rule groups as a Prometheus rule file: the groups under a
-// top-level groups key, as rules.RuleFile writes a spec and
-// prometheus-operator hands it to Prometheus, with the fast YAML writer.
-func ruleFile(groups []any, from string) ([]byte, error) {
-	b, err := marshalYAML(map[string]any{"groups": groups})
+// ruleFile writes rule groups as a Prometheus rule file: the groups (of one
+// or more objectives) under a top-level groups key, as rules.RuleFile writes
+// a spec and prometheus-operator hands it to Prometheus, with the fast YAML
+// writer.
+func ruleFile(groups [][]any, from string) ([]byte, error) {
+	b, err := marshalYAMLList("groups", groups)
 	if err != nil {
 		return nil, fmt.Errorf("writing the rule file: %w", err)
 	}

@@ -34,6 +34,58 @@ func marshalYAML(v map[string]any) ([]byte, error) {
 	return w.buf, nil
 }
 
+// marshalYAMLList writes {key: [parts[0]..., parts[1]..., ...]} as one YAML
+// document, the same bytes as marshalYAML of that map, writing the parts on
+// every core: a rule file of a thousand objectives is one long list.
+func marshalYAMLList(key string, parts [][]any) ([]byte, error) {
+	var all []any
+	for _, p := range parts {
+		all = append(all, p...)
+	}
+	whole := map[string]any{key: all}
+	if len(all) == 0 {
+		return marshalYAML(whole)
+	}
+	chunks := make([][]byte, len(parts))
+	errs := make([]error, len(parts))
+	forEach(len(parts), func(i int) {
+		w := yamlWriter{buf: make([]byte, 0, 16384)}
+		errs[i] = w.sequence(parts[i], 0)
+		chunks[i] = w.buf
+	})
+	size := 2
+	for i, c := range chunks {
+		if errs[i] != nil {
+			if errors.Is(errs[i], errFallback) {
+				return marshalYAML(whole)
+			}
+			return nil, errs[i]
+		}
+		size += len(c)
+	}
+	k, err := yamlKey(key)
+	if err != nil {
+		return marshalYAML(whole)
+	}
+	out := make([]byte, 0, size+len(k))
+	out = append(append(out, k...), ":\n"...)
+	for _, c := range chunks {
+		out = append(out, c...)
+	}
+	return out, nil
+}
+
+// yamlKey is a mapping key as the writer writes it.
+func yamlKey(k string) ([]byte, error) {
+	if !utf8.ValidString(k) {
+		return nil, errFallback
+	}
+	if plainSafe(k) {
+		return []byte(k), nil
+	}
+	return appendQuoted(nil, k), nil
+}
+
 // errFallback asks for the general YAML library: a value of a type this
 // writer does not know, or text that is not valid UTF-8.
 var errFallback = errors.New("value not written by the fast YAML writer")
@@ -62,14 +114,11 @@ func (w *yamlWriter) mapping(m map[string]any, n int, first string) error {
 		} else {
 			w.indent(n)
 		}
-		if !utf8.ValidString(k) {
-			return errFallback
+		key, err := yamlKey(k)
+		if err != nil {
+			return err
 		}
-		if plainSafe(k) {
-			w.buf = append(w.buf, k...)
-		} else {
-			w.buf = appendQuoted(w.buf, k)
-		}
+		w.buf = append(w.buf, key...)
 		w.buf = append(w.buf, ':')
 		if err := w.value(m[k], n, false); err != nil {
 			return err

@@ -69,3 +69,34 @@ func TestFastYAMLFallsBackOnInvalidUTF8(t *testing.T) {
 		t.Errorf("marshalYAML = %q, %v", out, err)
 	}
 }
+
+func TestFastYAMLListIsTheWholeDocument(t *testing.T) {
+	group := func(name string) any {
+		return map[string]any{"name": name, "rules": []any{map[string]any{"record": "a:b", "expr": "sum(x)\n/ 2", "labels": map[string]any{"k": "yes"}}}}
+	}
+	cases := map[string][][]any{
+		"parts of several items":                {{group("a"), group("b")}, {group("c")}, {}, {group("d")}},
+		"one part":                              {{group("a")}},
+		"nothing":                               {{}, nil},
+		"text the writer leaves to the library": {{map[string]any{"name": "\xff"}}},
+	}
+	for name, parts := range cases {
+		t.Run(name, func(t *testing.T) {
+			var all []any
+			for _, p := range parts {
+				all = append(all, p...)
+			}
+			want, err := marshalYAML(map[string]any{"groups": all})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := marshalYAMLList("groups", parts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != string(want) {
+				t.Errorf("got\n%s\nwant\n%s", got, want)
+			}
+		})
+	}
+}
