@@ -38,13 +38,12 @@ func marshalYAML(v map[string]any) ([]byte, error) {
 // document, the same bytes as marshalYAML of that map, writing the parts on
 // every core: a rule file of a thousand objectives is one long list.
 func marshalYAMLList(key string, parts [][]any) ([]byte, error) {
-	var all []any
-	for _, p := range parts {
-		all = append(all, p...)
-	}
-	whole := map[string]any{key: all}
-	if len(all) == 0 {
-		return marshalYAML(whole)
+	whole := func() ([]byte, error) {
+		var all []any
+		for _, p := range parts {
+			all = append(all, p...)
+		}
+		return marshalYAML(map[string]any{key: all})
 	}
 	chunks := make([][]byte, len(parts))
 	errs := make([]error, len(parts))
@@ -53,37 +52,39 @@ func marshalYAMLList(key string, parts [][]any) ([]byte, error) {
 		errs[i] = w.sequence(parts[i], 0)
 		chunks[i] = w.buf
 	})
-	size := 2
-	for i, c := range chunks {
-		if errs[i] != nil {
-			if errors.Is(errs[i], errFallback) {
-				return marshalYAML(whole)
-			}
-			return nil, errs[i]
-		}
+	size := len(key) + 4
+	for _, c := range chunks {
 		size += len(c)
 	}
-	k, err := yamlKey(key)
-	if err != nil {
-		return marshalYAML(whole)
-	}
-	out := make([]byte, 0, size+len(k))
-	out = append(append(out, k...), ":\n"...)
-	for _, c := range chunks {
+	out, err := appendKey(make([]byte, 0, size), key)
+	out = append(out, ":\n"...)
+	header := len(out)
+	for i, c := range chunks {
+		if errs[i] != nil {
+			err = errs[i]
+		}
 		out = append(out, c...)
+	}
+	switch {
+	case errors.Is(err, errFallback), err == nil && len(out) == header:
+		// The library writes what the fast writer does not; an empty list
+		// is written as [] after the key.
+		return whole()
+	case err != nil:
+		return nil, err
 	}
 	return out, nil
 }
 
-// yamlKey is a mapping key as the writer writes it.
-func yamlKey(k string) ([]byte, error) {
+// appendKey appends a mapping key as the writer writes it.
+func appendKey(buf []byte, k string) ([]byte, error) {
 	if !utf8.ValidString(k) {
-		return nil, errFallback
+		return buf, errFallback
 	}
 	if plainSafe(k) {
-		return []byte(k), nil
+		return append(buf, k...), nil
 	}
-	return appendQuoted(nil, k), nil
+	return appendQuoted(buf, k), nil
 }
 
 // errFallback asks for the general YAML library: a value of a type this
@@ -114,11 +115,10 @@ func (w *yamlWriter) mapping(m map[string]any, n int, first string) error {
 		} else {
 			w.indent(n)
 		}
-		key, err := yamlKey(k)
-		if err != nil {
+		var err error
+		if w.buf, err = appendKey(w.buf, k); err != nil {
 			return err
 		}
-		w.buf = append(w.buf, key...)
 		w.buf = append(w.buf, ':')
 		if err := w.value(m[k], n, false); err != nil {
 			return err
