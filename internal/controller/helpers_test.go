@@ -6,6 +6,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cxv1alpha1 "github.com/cxops/cx-operator/api/v1alpha1"
@@ -17,6 +18,19 @@ func newNamespace() string {
 	Expect(k8sClient.Create(ctx, ns)).To(Succeed())
 	DeferCleanup(func() { _ = k8sClient.Delete(ctx, ns) })
 	return ns.Name
+}
+
+// edit changes an object as a person does with kubectl edit: read, change,
+// write, and again from the start if the manager wrote its status in between.
+func edit[T client.Object](obj T, change func(T)) {
+	GinkgoHelper()
+	Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
+			return err
+		}
+		change(obj)
+		return k8sClient.Update(ctx, obj)
+	})).To(Succeed())
 }
 
 // objectiveOption changes an objective built by newObjective.

@@ -78,9 +78,9 @@ var _ = Describe("The CXObjective controller", func() {
 		Expect(err).NotTo(HaveOccurred(), string(out))
 		Expect(string(out)).To(ContainSubstring("condition met"))
 
-		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(obj), obj)).To(Succeed())
-		obj.Spec.Target = "99.5"
-		Expect(k8sClient.Update(ctx, obj)).To(Succeed())
+		edit(obj, func(o *cxv1alpha1.CXObjective) {
+			o.Spec.Target = "99.5"
+		})
 		Eventually(func(g Gomega) {
 			got := &cxv1alpha1.CXObjective{}
 			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(obj), got)).To(Succeed())
@@ -151,9 +151,9 @@ var _ = Describe("The CXObjective controller", func() {
 			return apierrors.IsNotFound(err)
 		}, time.Second, interval).Should(BeTrue())
 
-		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(team), team)).To(Succeed())
-		team.Spec.AllowedNamespaces = []string{objNS}
-		Expect(k8sClient.Update(ctx, team)).To(Succeed())
+		edit(team, func(t *cxv1alpha1.CXTeam) {
+			t.Spec.AllowedNamespaces = []string{objNS}
+		})
 		Eventually(func() *metav1.Condition { return readyCondition(obj) }, timeout, interval).
 			Should(haveReason(metav1.ConditionTrue, cxv1alpha1.ReasonSucceeded))
 		rule := ruleOf(obj)
@@ -173,9 +173,9 @@ var _ = Describe("The CXObjective controller", func() {
 		Eventually(func() *metav1.Condition { return readyCondition(obj) }, timeout, interval).
 			Should(haveReason(metav1.ConditionTrue, cxv1alpha1.ReasonSucceeded))
 
-		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(obj), obj)).To(Succeed())
-		obj.Spec.SLI.ErrorRatio.Errors = `http_requests_total{job="checkout",code=~"5.."`
-		Expect(k8sClient.Update(ctx, obj)).To(Succeed())
+		edit(obj, func(o *cxv1alpha1.CXObjective) {
+			o.Spec.SLI.ErrorRatio.Errors = `http_requests_total{job="checkout",code=~"5.."`
+		})
 		Eventually(func() *metav1.Condition { return readyCondition(obj) }, timeout, interval).
 			Should(haveReason(metav1.ConditionFalse, cxv1alpha1.ReasonInvalidSpec))
 		Expect(readyCondition(obj).Message).To(ContainSubstring("spec.sli.errorRatio.errors"))
@@ -201,15 +201,15 @@ var _ = Describe("The CXObjective controller", func() {
 		version := ruleOf(obj).ResourceVersion
 
 		// A new channel changes routing, not the rules.
-		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(team), team)).To(Succeed())
-		team.Spec.Channels[1].Receive = append(team.Spec.Channels[1].Receive, cxv1alpha1.SeverityPage)
-		Expect(k8sClient.Update(ctx, team)).To(Succeed())
+		edit(team, func(t *cxv1alpha1.CXTeam) {
+			t.Spec.Channels[1].Receive = append(t.Spec.Channels[1].Receive, cxv1alpha1.SeverityPage)
+		})
 		Consistently(func() string { return ruleOf(obj).ResourceVersion }, 2*time.Second, interval).Should(Equal(version))
 
 		// The department is on the alerts: the rule changes.
-		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(team), team)).To(Succeed())
-		team.Spec.Department = "Payments"
-		Expect(k8sClient.Update(ctx, team)).To(Succeed())
+		edit(team, func(t *cxv1alpha1.CXTeam) {
+			t.Spec.Department = "Payments"
+		})
 		Eventually(func() string { return ruleOf(obj).ResourceVersion }, timeout, interval).ShouldNot(Equal(version))
 	})
 
