@@ -23,11 +23,11 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/cxops/cx-operator/internal/controller"
 	"github.com/cxops/cx-operator/internal/desired"
+	"github.com/cxops/cx-operator/internal/metricsauth"
 	"github.com/cxops/cx-operator/internal/scheme"
 )
 
@@ -36,6 +36,7 @@ type options struct {
 	metricsAddr          string
 	secureMetrics        bool
 	probeAddr            string
+	pprofAddr            string
 	leaderElect          bool
 	leaderElectNamespace string
 	ruleLabels           labelsFlag
@@ -88,6 +89,8 @@ func main() {
 		"Address of the metrics endpoint, e.g. :8443 (HTTPS) or :8080 (HTTP with --metrics-secure=false); 0 turns it off.")
 	flag.BoolVar(&o.secureMetrics, "metrics-secure", true,
 		"Serve metrics over HTTPS, with authentication and authorization through the API server.")
+	flag.StringVar(&o.pprofAddr, "pprof-bind-address", "0",
+		"Address where the manager serves Go's net/http/pprof profiles, e.g. 127.0.0.1:6060; 0 turns it off. For debugging only: it has no authentication.")
 	flag.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address of the health and readiness probes.")
 	flag.BoolVar(&o.leaderElect, "leader-elect", true,
 		"Elect a leader, so that only one replica reconciles at a time.")
@@ -131,7 +134,7 @@ func run(o options, scheme *runtime.Scheme) error {
 		TLSOpts: []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }},
 	}
 	if o.secureMetrics {
-		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+		metricsOpts.FilterProvider = metricsauth.Provider
 	}
 	cfg, err := ctrl.GetConfig()
 	if err != nil {
@@ -143,6 +146,7 @@ func run(o options, scheme *runtime.Scheme) error {
 		Cache:                   controller.CacheOptions(),
 		Metrics:                 metricsOpts,
 		HealthProbeBindAddress:  o.probeAddr,
+		PprofBindAddress:        o.pprofAddr,
 		LeaderElection:          o.leaderElect,
 		LeaderElectionID:        "cx-operator.cx.cxops.io",
 		LeaderElectionNamespace: o.leaderElectNamespace,

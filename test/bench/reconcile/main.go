@@ -72,7 +72,7 @@ func run(ctx context.Context) error {
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the work folder (kubeconfig, manager logs, metrics) after a successful run")
 	flag.StringVar(&cfg.profileDir, "profile", "", "folder for CPU profiles of kube-apiserver (and of the manager, with --manager-pprof) taken while the objectives are created")
 	flag.IntVar(&cfg.profileSeconds, "profile-seconds", 15, "length of the CPU profiles")
-	flag.StringVar(&cfg.managerPprof, "manager-pprof", "", "host:port where the manager serves net/http/pprof; cmd/manager does not, so this needs a build with PprofBindAddress set")
+	flag.StringVar(&cfg.managerPprof, "manager-pprof", "", "host:port where the manager serves net/http/pprof (passed to it as --pprof-bind-address), for --profile")
 	flag.Parse()
 	var err error
 	if cfg.sizes, err = parseSizes(*sizes); err != nil {

@@ -13,11 +13,16 @@ import (
 // sampleEvery is the interval of the VmRSS samples.
 const sampleEvery = 100 * time.Millisecond
 
-// startManager runs the manager with --manager-args and --manager-env.
+// startManager runs the manager with --manager-args and --manager-env, and
+// with --pprof-bind-address when --manager-pprof is set.
 func startManager(cfg config, kubeconfig, logPath string) (*benchkit.Manager, error) {
+	args := strings.Fields(cfg.managerArg)
+	if cfg.managerPprof != "" {
+		args = append(args, "--pprof-bind-address="+cfg.managerPprof)
+	}
 	return benchkit.StartManager(benchkit.ManagerOptions{
 		Binary: cfg.manager, Kubeconfig: kubeconfig, Log: logPath,
-		Args: strings.Fields(cfg.managerArg), Env: strings.Fields(cfg.managerEnv),
+		Args: args, Env: strings.Fields(cfg.managerEnv),
 		MemoryEvery: sampleEvery,
 	})
 }
