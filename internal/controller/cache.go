@@ -6,22 +6,45 @@ import (
 	"encoding/json"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// CacheOptions are the manager's cache settings. The generated objects carry
-// large managed fields from server-side apply, which the controllers never
-// read, so the cache drops them; and it keeps each PrometheusRule's spec,
-// some 40 KB decoded, only as a hash: 10,000 objectives would otherwise
-// hold 400 MB of rules that the controller only compares.
+// CacheOptions are the manager's cache settings. The cache drops what the
+// controllers never read: managed fields (large on objects written by
+// server-side apply) and the copy of the whole object that a client-side
+// kubectl apply keeps in an annotation, which would double the size of
+// every CXObjective and CXTeam applied that way. It keeps each
+// PrometheusRule's spec, some 40 KB decoded, only as a hash: 10,000
+// objectives would otherwise hold 400 MB of rules that the controller only
+// compares. The controllers write only status and generated objects, never
+// an object read from the cache, so nothing dropped here is written back.
 func CacheOptions() cache.Options {
 	return cache.Options{
-		DefaultTransform: cache.TransformStripManagedFields(),
+		DefaultTransform: stripUnread,
 		ByObject: map[client.Object]cache.ByObject{
 			&monitoringv1.PrometheusRule{}: {Transform: hashRuleSpec},
 		},
 	}
+}
+
+// stripUnread drops managed fields and kubectl's last-applied annotation.
+func stripUnread(in any) (any, error) {
+	obj, err := meta.Accessor(in)
+	if err != nil {
+		// Not an object, e.g. a tombstone of a deleted one: kept as it is.
+		return in, nil
+	}
+	obj.SetManagedFields(nil)
+	if a := obj.GetAnnotations(); a != nil {
+		if _, ok := a[corev1.LastAppliedConfigAnnotation]; ok {
+			delete(a, corev1.LastAppliedConfigAnnotation)
+			obj.SetAnnotations(a)
+		}
+	}
+	return in, nil
 }
 
 // liveSpecHash is the annotation, in the cache only (never written), that

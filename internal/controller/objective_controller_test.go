@@ -1,6 +1,7 @@
 package controller_test
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	cxv1alpha1 "github.com/cxops/cx-operator/api/v1alpha1"
 	"github.com/cxops/cx-operator/internal/desired"
@@ -65,6 +67,37 @@ var _ = Describe("The CXObjective controller", func() {
 		Expect(got.Status.Team).To(Equal(ns + "/checkout"))
 		Expect(condition(obj, cxv1alpha1.ConditionStalled)).To(HaveField("Status", metav1.ConditionFalse))
 		Expect(condition(obj, cxv1alpha1.ConditionReconciling)).To(HaveField("Status", metav1.ConditionFalse))
+	})
+
+	It("works with client-side kubectl apply, whose last-applied copy its cache drops but never the object", func() {
+		ns := newNamespace()
+		Expect(k8sClient.Create(ctx, newTeam(ns, "checkout"))).To(Succeed())
+		kubectlApply := func(target string) {
+			GinkgoHelper()
+			obj := newObjective(ns, "checkout-errors")
+			obj.Spec.Target = target
+			obj.SetGroupVersionKind(cxv1alpha1.GroupVersion.WithKind("CXObjective"))
+			manifest, err := yaml.Marshal(obj)
+			Expect(err).NotTo(HaveOccurred())
+			cmd := exec.Command(testEnv.BinaryAssetsDirectory+"/kubectl", "--kubeconfig", kubeconfigPath, "apply", "-f", "-")
+			cmd.Stdin = bytes.NewReader(manifest)
+			out, err := cmd.CombinedOutput()
+			Expect(err).NotTo(HaveOccurred(), string(out))
+		}
+		kubectlApply("99.9")
+		obj := newObjective(ns, "checkout-errors")
+		Eventually(func() *metav1.Condition { return readyCondition(obj) }, timeout, interval).
+			Should(haveReason(metav1.ConditionTrue, cxv1alpha1.ReasonSucceeded))
+
+		// The second apply merges with the last-applied copy on the server.
+		kubectlApply("99.5")
+		Eventually(func(g Gomega) {
+			got := &cxv1alpha1.CXObjective{}
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(obj), got)).To(Succeed())
+			g.Expect(got.Annotations).To(HaveKeyWithValue(corev1.LastAppliedConfigAnnotation, ContainSubstring(`"target":"99.5"`)))
+			g.Expect(got.Status.ObservedGeneration).To(Equal(got.Generation))
+			g.Expect(readyCondition(obj)).To(HaveField("Status", metav1.ConditionTrue))
+		}, timeout, interval).Should(Succeed())
 	})
 
 	It("lets kubectl wait for Ready, and observedGeneration follows a change of the spec", func() {

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -14,6 +16,8 @@ import (
 // layout says where the benchmark's teams and objectives live.
 type layout struct {
 	teams, namespaces int
+	// lastApplied adds kubectl's last-applied annotation to objectives.
+	lastApplied bool
 }
 
 func (l layout) teamsPerNamespace() int { return l.teams / l.namespaces }
@@ -38,6 +42,14 @@ func (l layout) objective(i int) *cxv1alpha1.CXObjective {
 	o := benchkit.Objective(i, owner.Namespace, owner.Name)
 	if stakeholder.Name != owner.Name {
 		o.Spec.Stakeholders = []cxv1alpha1.TeamRef{{Team: stakeholder.Name}}
+	}
+	if l.lastApplied {
+		o.SetGroupVersionKind(cxv1alpha1.GroupVersion.WithKind("CXObjective"))
+		manifest, err := json.Marshal(o)
+		if err != nil {
+			panic(err) // a CXObjective always marshals
+		}
+		o.SetAnnotations(map[string]string{corev1.LastAppliedConfigAnnotation: string(manifest)})
 	}
 	return o
 }

@@ -36,16 +36,19 @@ type config struct {
 	sizes      []int
 	teams      int
 	namespaces int
-	workers    int
-	idle       time.Duration
-	timeout    time.Duration
-	manager    string
-	managerArg string
-	managerEnv string
-	docs       string
-	markdown   bool
-	keep       bool
-	command    string
+	// lastApplied creates the objectives as a client-side kubectl apply
+	// does, with a copy of each in an annotation.
+	lastApplied bool
+	workers     int
+	idle        time.Duration
+	timeout     time.Duration
+	manager     string
+	managerArg  string
+	managerEnv  string
+	docs        string
+	markdown    bool
+	keep        bool
+	command     string
 	// profileDir, when set, receives CPU profiles of the API server and the
 	// manager while the objectives are created, and the manager's heap.
 	profileDir     string
@@ -61,6 +64,7 @@ func run(ctx context.Context) error {
 	sizes := flag.String("sizes", "1000,10000", "numbers of CXObjectives, comma-separated; each size runs on a fresh control plane and a fresh manager")
 	flag.IntVar(&cfg.teams, "teams", 50, "CXTeams the objectives are spread over")
 	flag.IntVar(&cfg.namespaces, "namespaces", 10, "namespaces the teams are spread over")
+	flag.BoolVar(&cfg.lastApplied, "last-applied", false, "create each objective with the annotation in which a client-side kubectl apply keeps a copy of it, as GitOps tools that apply that way do")
 	flag.IntVar(&cfg.workers, "workers", 32, "concurrent creates")
 	flag.DurationVar(&cfg.idle, "idle", 10*time.Second, "how long to wait idle after every objective is Ready, counting writes")
 	flag.DurationVar(&cfg.timeout, "timeout", 10*time.Minute, "how long one phase of one size may take at most")

@@ -109,7 +109,7 @@ type sizeRun struct {
 func runSize(ctx context.Context, cfg config, n int, dir string) (res *result, err error) {
 	fmt.Printf("== %d objectives, %d teams in %d namespaces\n", n, cfg.teams, cfg.namespaces)
 	r := &sizeRun{
-		cfg: cfg, n: n, dir: dir, l: layout{teams: cfg.teams, namespaces: cfg.namespaces},
+		cfg: cfg, n: n, dir: dir, l: layout{teams: cfg.teams, namespaces: cfg.namespaces, lastApplied: cfg.lastApplied},
 		res: &result{n: n, teams: cfg.teams, namespaces: cfg.namespaces, workers: cfg.workers, loadAvg: benchkit.LoadAverage()},
 	}
 	if r.cp, err = startControlPlane(dir); err != nil {
