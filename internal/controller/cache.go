@@ -8,6 +8,7 @@ import (
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -32,11 +33,14 @@ func CacheOptions() cache.Options {
 
 // stripUnread drops managed fields and kubectl's last-applied annotation.
 func stripUnread(in any) (any, error) {
-	obj, err := meta.Accessor(in)
-	if err != nil {
-		// Not an object, e.g. a tombstone of a deleted one: kept as it is.
-		return in, nil
+	if obj, err := meta.Accessor(in); err == nil {
+		dropUnread(obj)
 	}
+	// Not an object, e.g. a tombstone of a deleted one: kept as it is.
+	return in, nil
+}
+
+func dropUnread(obj metav1.Object) {
 	obj.SetManagedFields(nil)
 	if a := obj.GetAnnotations(); a != nil {
 		if _, ok := a[corev1.LastAppliedConfigAnnotation]; ok {
@@ -44,7 +48,6 @@ func stripUnread(in any) (any, error) {
 			obj.SetAnnotations(a)
 		}
 	}
-	return in, nil
 }
 
 // liveSpecHash is the annotation, in the cache only (never written), that
@@ -56,9 +59,10 @@ const liveSpecHash = "cx-operator.internal/spec-hash"
 func hashRuleSpec(in any) (any, error) {
 	r, ok := in.(*monitoringv1.PrometheusRule)
 	if !ok {
-		return in, nil
+		return stripUnread(in)
 	}
-	r.SetManagedFields(nil)
+	// A transform by object replaces the default one.
+	dropUnread(r)
 	if _, done := r.GetAnnotations()[liveSpecHash]; done && r.Spec.Groups == nil {
 		// client-go passes the objects of the initial list through the
 		// transform twice.

@@ -41,8 +41,9 @@ var (
 	// readerToken may get /metrics; strangerToken is a valid token of a
 	// service account with no role.
 	readerToken, strangerToken string
-	// readerBinding grants readerToken the metrics reader role.
-	readerBinding *rbacv1.ClusterRoleBinding
+	// readerRole is config/rbac/metrics_reader_role.yaml, bound to
+	// readerToken's service account.
+	readerRole *rbacv1.ClusterRole
 )
 
 func TestMetricsAuth(t *testing.T) {
@@ -70,7 +71,8 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	Expect(k8sClient.Create(ctx, ns)).To(Succeed())
 	readerToken = serviceAccountToken(ctx, "prometheus")
 	strangerToken = serviceAccountToken(ctx, "stranger")
-	readerBinding = bind(ctx, clusterRole("metrics_reader_role.yaml"),
+	readerRole = clusterRole("metrics_reader_role.yaml")
+	bind(ctx, readerRole,
 		rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Namespace: "monitoring", Name: "prometheus"})
 	// RBAC reads its informer: wait until the API server allows the reader.
 	Eventually(func() int {
@@ -182,7 +184,7 @@ var _ = Describe("The metrics endpoint", func() {
 
 	It("remembers an allowed scrape for a minute, then asks the API server again", func(ctx SpecContext) {
 		token := serviceAccountToken(ctx, "leaver")
-		b := bind(ctx, readerRole(), rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Namespace: "monitoring", Name: "leaver"})
+		b := bind(ctx, readerRole, rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Namespace: "monitoring", Name: "leaver"})
 		now := time.Now()
 		g := newTestGuard(managerConfig, &now)
 		// RBAC reads its informer: wait until the API server itself allows.
@@ -200,7 +202,7 @@ var _ = Describe("The metrics endpoint", func() {
 		g := newTestGuard(managerConfig, &now)
 		Expect(status(g, token)).To(Equal(http.StatusForbidden))
 
-		bind(ctx, readerRole(), rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Namespace: "monitoring", Name: "latecomer"})
+		bind(ctx, readerRole, rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Namespace: "monitoring", Name: "latecomer"})
 		expectRemembered(g, token, &now, refuseTTL, http.StatusForbidden, http.StatusOK)
 	})
 })
@@ -216,11 +218,6 @@ func expectRemembered(g *guard, token string, now *time.Time, ttl time.Duration,
 	Expect(status(g, token)).To(Equal(first), "within %s of the first answer", ttl)
 	*now = now.Add(2 * time.Second)
 	Expect(status(g, token)).To(Equal(later), "after %s", ttl)
-}
-
-// readerRole is the metrics reader ClusterRole, created by BeforeSuite.
-func readerRole() *rbacv1.ClusterRole {
-	return &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: readerBinding.RoleRef.Name}}
 }
 
 var _ = Describe("The manager's metrics server with this filter", func() {
