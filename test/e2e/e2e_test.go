@@ -266,7 +266,7 @@ func (s *suite) outsideHours(ctx context.Context, t *testing.T) {
 	receiver := stack.ReceiverName(ns, "cx-growth", "ticket")
 	wctx, cancel := context.WithTimeout(ctx, 4*time.Minute)
 	defer cancel()
-	if err := stack.Poll(wctx, time.Second, func(ctx context.Context) (bool, error) {
+	if err := st.Poll(wctx, time.Second, func(ctx context.Context) (bool, error) {
 		cfg, err := st.AlertmanagerConfig(ctx)
 		return err == nil && strings.Contains(cfg, growth.Spec.Hours.Start), err
 	}); err != nil {
@@ -319,7 +319,7 @@ func (s *suite) newTarget(ctx context.Context, t *testing.T) {
 	}
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := stack.Poll(wctx, time.Second, func(ctx context.Context) (bool, error) {
+	if err := st.Poll(wctx, time.Second, func(ctx context.Context) (bool, error) {
 		groups, err := st.RuleGroups(ctx)
 		for _, g := range groups {
 			if g.Name != "cx-support-first-response" {

@@ -178,7 +178,7 @@ func (s *Stack) RuleGroups(ctx context.Context) ([]RuleGroup, error) {
 // name and evaluated it once, and returns it.
 func (s *Stack) WaitForRuleGroup(ctx context.Context, name string) (RuleGroup, error) {
 	var found RuleGroup
-	err := poll(ctx, pollInterval, func(ctx context.Context) (bool, error) {
+	err := s.Poll(ctx, pollInterval, func(ctx context.Context) (bool, error) {
 		groups, err := s.RuleGroups(ctx)
 		if err != nil {
 			return false, err
@@ -213,7 +213,7 @@ func (s *Stack) PrometheusAlerts(ctx context.Context) ([]PrometheusAlert, error)
 // WaitForPrometheusAlert waits until Prometheus has an active alert for
 // which match is true, and returns it.
 func (s *Stack) WaitForPrometheusAlert(ctx context.Context, match func(PrometheusAlert) bool) (PrometheusAlert, error) {
-	return waitForAlert(ctx, "Prometheus's active alerts", s.PrometheusAlerts, match,
+	return waitForAlert(ctx, s, "Prometheus's active alerts", s.PrometheusAlerts, match,
 		func(a PrometheusAlert) (map[string]string, string) { return a.Labels, a.State })
 }
 
@@ -305,7 +305,7 @@ func (s *Stack) AlertmanagerReceivers(ctx context.Context) ([]string, error) {
 // WaitForReceiver waits until the configuration Alertmanager runs has a
 // receiver named name (see ReceiverName).
 func (s *Stack) WaitForReceiver(ctx context.Context, name string) error {
-	err := poll(ctx, pollInterval, func(ctx context.Context) (bool, error) {
+	err := s.Poll(ctx, pollInterval, func(ctx context.Context) (bool, error) {
 		names, err := s.AlertmanagerReceivers(ctx)
 		if err != nil {
 			return false, err
@@ -334,15 +334,15 @@ func (s *Stack) AlertmanagerAlerts(ctx context.Context) ([]AlertmanagerAlert, er
 // WaitForAlertmanagerAlert waits until Alertmanager holds an alert for
 // which match is true, and returns it.
 func (s *Stack) WaitForAlertmanagerAlert(ctx context.Context, match func(AlertmanagerAlert) bool) (AlertmanagerAlert, error) {
-	return waitForAlert(ctx, "Alertmanager's alerts", s.AlertmanagerAlerts, match,
+	return waitForAlert(ctx, s, "Alertmanager's alerts", s.AlertmanagerAlerts, match,
 		func(a AlertmanagerAlert) (map[string]string, string) { return a.Labels, a.Status.State })
 }
 
 // waitForAlert polls list until one of its alerts matches.
-func waitForAlert[T any](ctx context.Context, what string, list func(context.Context) ([]T, error), match func(T) bool,
+func waitForAlert[T any](ctx context.Context, s *Stack, what string, list func(context.Context) ([]T, error), match func(T) bool,
 	view func(T) (map[string]string, string)) (T, error) {
 	var found T
-	err := poll(ctx, pollInterval, func(ctx context.Context) (bool, error) {
+	err := s.Poll(ctx, pollInterval, func(ctx context.Context) (bool, error) {
 		alerts, err := list(ctx)
 		if err != nil {
 			return false, err

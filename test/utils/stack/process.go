@@ -83,6 +83,13 @@ func (p *process) exited() bool {
 	}
 }
 
+// isStopping reports whether stop was called.
+func (p *process) isStopping() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stopping
+}
+
 // stop ends the process: SIGTERM, then SIGKILL after grace. It returns an
 // error if the process had ended by itself, exited with a failure, or had to
 // be killed; and closes the log file.

@@ -172,7 +172,7 @@ func checkNotification(ctx context.Context, t *testing.T, sink *stack.Sink, want
 // checkScraped waits until Prometheus has the shop's checkout series with
 // the shop's own instance label (honor_labels).
 func checkScraped(ctx context.Context, st *stack.Stack) error {
-	return stack.Poll(ctx, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
+	return st.Poll(ctx, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
 		res, err := st.Query(ctx, `http_requests_total{job="checkout",code="200"}`)
 		if err != nil {
 			return false, err
@@ -187,7 +187,7 @@ func checkScraped(ctx context.Context, st *stack.Stack) error {
 // checkSpikeInPrometheus waits until Prometheus computes over 2 5xx per
 // second for checkout.
 func checkSpikeInPrometheus(ctx context.Context, t *testing.T, st *stack.Stack) error {
-	return stack.Poll(ctx, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
+	return st.Poll(ctx, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
 		res, err := st.Query(ctx, `sum(rate(http_requests_total{job="checkout",code=~"5.."}[20s]))`)
 		if err != nil {
 			return false, err
@@ -411,7 +411,7 @@ func checkBrokenRuleFile(ctx context.Context, t *testing.T, st *stack.Stack) err
 // that match accepts.
 func waitSync(ctx context.Context, st *stack.Stack, since int, match func(stack.SyncEvent) bool) (stack.SyncEvent, error) {
 	var found stack.SyncEvent
-	err := stack.Poll(ctx, 100*time.Millisecond, func(context.Context) (bool, error) {
+	err := st.Poll(ctx, 100*time.Millisecond, func(context.Context) (bool, error) {
 		events := st.SyncEvents()
 		for _, e := range events[min(since, len(events)):] {
 			if e.Target == stack.TargetPrometheus && match(e) {

@@ -104,6 +104,41 @@ func TestPollNamesTheLastReasonOnTheDeadline(t *testing.T) {
 	}
 }
 
+func TestStackPollEndsWhenAProcessDies(t *testing.T) {
+	s := &Stack{opts: Options{LogDir: t.TempDir(), Logf: t.Logf}, workDir: t.TempDir(), sinks: map[string]*Sink{}}
+	quitter, err := s.startProcess("quitter", "/bin/sh", []string{"-c", "echo bind: address already in use; exit 3"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err = s.Poll(ctx, 20*time.Millisecond, func(context.Context) (bool, error) {
+		return false, errors.New("no rule group yet")
+	})
+	if err == nil || errors.Is(err, context.DeadlineExceeded) ||
+		!strings.Contains(err.Error(), "quitter exited by itself: exit status 3") || !strings.Contains(err.Error(), quitter.logPath) {
+		t.Errorf("Poll with a dead process: %v, want at once the process, its exit and its log", err)
+	}
+
+	// A process the harness stopped is no failure.
+	s = &Stack{opts: Options{LogDir: t.TempDir(), Logf: t.Logf}, workDir: t.TempDir(), sinks: map[string]*Sink{}}
+	sleeper, err := s.startProcess("sleeper", "/bin/sh", []string{"-c", "exec sleep 60"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sleeper.stop(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	err = s.Poll(ctx, 20*time.Millisecond, func(context.Context) (bool, error) {
+		calls++
+		return calls == 3, nil
+	})
+	if err != nil || calls != 3 {
+		t.Errorf("Poll after a stop: %v after %d calls, want nil after 3", err, calls)
+	}
+}
+
 func TestGeneratedConfigGunzipsTheOperatorsSecret(t *testing.T) {
 	var gz bytes.Buffer
 	w := gzip.NewWriter(&gz)

@@ -50,7 +50,33 @@ func poll(ctx context.Context, interval time.Duration, cond func(context.Context
 
 // Poll calls cond every interval (the first time at once) until it returns
 // true or ctx ends; the error on the deadline names the last error cond
-// returned. Tests use it for conditions the stack has no wait for.
+// returned. Tests use it for conditions the stack has no wait for; within
+// a running stack, Stack.Poll also ends as soon as one of its processes
+// dies.
 func Poll(ctx context.Context, interval time.Duration, cond func(context.Context) (bool, error)) error {
 	return poll(ctx, interval, cond)
+}
+
+// Poll is the package's Poll that also ends, with that process's exit, as
+// soon as a process of the stack has exited by itself: whatever cond waits
+// for may then never come (the manager died: no rule will reach
+// Prometheus).
+func (s *Stack) Poll(ctx context.Context, interval time.Duration, cond func(context.Context) (bool, error)) error {
+	return poll(ctx, interval, func(ctx context.Context) (bool, error) {
+		if err := s.died(); err != nil {
+			return false, stopPolling(err)
+		}
+		return cond(ctx)
+	})
+}
+
+// died returns an error naming the first process of the stack that has
+// exited without being stopped, nil while all run.
+func (s *Stack) died() error {
+	for _, p := range s.procs {
+		if p.exited() && !p.isStopping() {
+			return fmt.Errorf("%s exited by itself: %s (see %s)", p.name, exitText(p.exitErr), p.logPath)
+		}
+	}
+	return nil
 }
