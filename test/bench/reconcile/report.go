@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/cxops/cx-operator/test/bench/internal/benchkit"
+
+	"github.com/cxops/cx-operator/test/bench/internal/stats"
 )
 
 // SectionHeading is the heading of this benchmark's section of
@@ -36,17 +38,6 @@ var selfPID = os.Getpid()
 func factsText(f benchkit.Facts) string {
 	return fmt.Sprintf("machine: %s CPUs (%s), Linux %s, %s, %s, load average %s; source %s",
 		f.CPUs, f.CPUModel, f.Kernel, f.GoVersion, f.Date, f.Load, f.Source)
-}
-
-// quantile returns the q-quantile of ds (nearest rank).
-func quantile(ds []time.Duration, q float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	i := int(q*float64(len(s))+0.5) - 1
-	return s[min(max(i, 0), len(s)-1)]
 }
 
 func round(d time.Duration) time.Duration {
@@ -102,8 +93,8 @@ func (r *result) text() string {
 	p("  first create to last rule present:     %s\n", seconds(r.lastRule))
 	p("  first create to all Ready:             %s (%.0f objectives/s)\n", seconds(r.allReady), r.rate())
 	p("  first create to manager settled:       %s\n", seconds(r.settled))
-	p("  create -> rule:  p50 %s  p99 %s  max %s\n", ms(quantile(r.ruleLatency, .5)), ms(quantile(r.ruleLatency, .99)), ms(quantile(r.ruleLatency, 1)))
-	p("  create -> Ready: p50 %s  p99 %s  max %s\n", ms(quantile(r.readyLatency, .5)), ms(quantile(r.readyLatency, .99)), ms(quantile(r.readyLatency, 1)))
+	p("  create -> rule:  p50 %s  p99 %s  max %s\n", ms(stats.Quantile(r.ruleLatency, .5)), ms(stats.Quantile(r.ruleLatency, .99)), ms(stats.Quantile(r.ruleLatency, 1)))
+	p("  create -> Ready: p50 %s  p99 %s  max %s\n", ms(stats.Quantile(r.readyLatency, .5)), ms(stats.Quantile(r.readyLatency, .99)), ms(stats.Quantile(r.readyLatency, 1)))
 	p("  manager VmRSS when ready, before any object: %s\n", mib(r.rssStart))
 	p("  manager peak RSS (VmHWM): %s when settled (VmRSS then %s, largest sampled %s), %s after the team touch, %s after a restart\n",
 		mib(r.peakRSS), mib(r.rssSettled), mib(r.rssSampledMax), mib(r.peakRSSEnd), mib(r.peakRSSRestart))
@@ -186,10 +177,10 @@ func rows() []row {
 		{"objectives per second (to all Ready)", "", func(r *result) string { return fmt.Sprintf("%.0f", r.rate()) }},
 		{"last create returned", "", func(r *result) string { return seconds(r.createsDone) }},
 		{"create → rule p50 / p99 / max", "", func(r *result) string {
-			return fmt.Sprintf("%s / %s / %s", ms(quantile(r.ruleLatency, .5)), ms(quantile(r.ruleLatency, .99)), ms(quantile(r.ruleLatency, 1)))
+			return fmt.Sprintf("%s / %s / %s", ms(stats.Quantile(r.ruleLatency, .5)), ms(stats.Quantile(r.ruleLatency, .99)), ms(stats.Quantile(r.ruleLatency, 1)))
 		}},
 		{"create → Ready p50 / p99 / max", "", func(r *result) string {
-			return fmt.Sprintf("%s / %s / %s", ms(quantile(r.readyLatency, .5)), ms(quantile(r.readyLatency, .99)), ms(quantile(r.readyLatency, 1)))
+			return fmt.Sprintf("%s / %s / %s", ms(stats.Quantile(r.readyLatency, .5)), ms(stats.Quantile(r.readyLatency, .99)), ms(stats.Quantile(r.readyLatency, 1)))
 		}},
 		{"manager peak RSS (VmHWM), settled", "< 60 MiB at 1,000, < 250 MiB at 10,000", func(r *result) string {
 			return mib(r.peakRSS) + " " + rssTarget(r)

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/cxops/cx-operator/internal/slo"
+
+	"github.com/cxops/cx-operator/test/bench/internal/stats"
 )
 
 // SectionHeading is the heading of this benchmark's section of
@@ -43,8 +45,8 @@ func summarise(s *subject) summary {
 		samples = append(samples, c.samples)
 	}
 	return summary{
-		s: s, cpu50: quantile(cpu, 0.5), cpu90: quantile(cpu, 0.9), wall50: quantile(wall, 0.5), cpuMean: mean(cpu),
-		min50: quantile(perMin, 0.5), samples50: quantileInt(samples, 0.5),
+		s: s, cpu50: stats.Quantile(cpu, 0.5), cpu90: stats.Quantile(cpu, 0.9), wall50: stats.Quantile(wall, 0.5), cpuMean: mean(cpu),
+		min50: stats.Quantile(perMin, 0.5), samples50: stats.Quantile(samples, 0.5),
 	}
 }
 

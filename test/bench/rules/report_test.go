@@ -3,7 +3,6 @@ package main
 import (
 	"strings"
 	"testing"
-	"time"
 )
 
 func TestReplaceSection(t *testing.T) {
@@ -56,22 +55,6 @@ func TestResultsOfKeepsEachHistoryLength(t *testing.T) {
 	}
 	if sectionOf("# B\n\n"+section+"\n## Next\n") != section+"\n" {
 		t.Errorf("sectionOf did not return the section: %q", sectionOf("# B\n\n"+section+"\n## Next\n"))
-	}
-}
-
-func TestQuantile(t *testing.T) {
-	ds := []time.Duration{5, 1, 4, 2, 3, 10, 9, 8, 7, 6}
-	if got := quantile(ds, 0.5); got != 5 {
-		t.Errorf("median %d, want 5", got)
-	}
-	if got := quantile(ds, 0.9); got != 9 {
-		t.Errorf("p90 %d, want 9", got)
-	}
-	if got := quantile(nil, 0.5); got != 0 {
-		t.Errorf("median of nothing %d, want 0", got)
-	}
-	if ds[0] != 5 {
-		t.Error("quantile sorted its input")
 	}
 }
 

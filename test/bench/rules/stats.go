@@ -6,11 +6,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sort"
 	"time"
 
 	"github.com/prometheus/prometheus/rules"
+
+	"github.com/cxops/cx-operator/test/bench/internal/stats"
 )
 
 // The burn-rate windows compared across tools, to show that the three agree
@@ -77,25 +78,6 @@ func (es *errorSet) check(s *subject, g *rules.Group) {
 	}
 }
 
-// quantile returns the q-quantile of ds (nearest rank).
-func quantile(ds []time.Duration, q float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	i := int(q*float64(len(s))+0.5) - 1
-	return s[min(max(i, 0), len(s)-1)]
-}
-
-func quantileInt(xs []int64, q float64) int64 {
-	ds := make([]time.Duration, len(xs))
-	for i, x := range xs {
-		ds[i] = time.Duration(x)
-	}
-	return int64(quantile(ds, q))
-}
-
 // costliest returns the subject's rules by median evaluation time, most
 // expensive first.
 func (s *subject) costliest() []ruleCost {
@@ -103,7 +85,7 @@ func (s *subject) costliest() []ruleCost {
 	var total time.Duration
 	for gi, g := range s.groups {
 		for ri, r := range g.Rules() {
-			m := quantile(s.ruleWall[gi][ri], 0.5)
+			m := stats.Quantile(s.ruleWall[gi][ri], 0.5)
 			total += m
 			out = append(out, ruleCost{name: ruleName(r), median: m})
 		}
