@@ -1,6 +1,7 @@
 package slo_test
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -204,6 +205,65 @@ func TestFromObjective(t *testing.T) {
 		})
 	}
 
+	badAlerting := []struct {
+		name     string
+		alerting cxv1alpha1.Alerting
+		field    string
+		says     string
+	}{
+		{
+			name:     "an annotation that is not a valid alert template names its key",
+			alerting: cxv1alpha1.Alerting{Annotations: map[string]string{"summary": "fine", "impact": "{{ .Value "}},
+			field:    "spec.alerting.annotations[impact]",
+			says:     "not a valid Prometheus alert template",
+		},
+		{
+			name:     "an annotation with a control character is refused before it is parsed",
+			alerting: cxv1alpha1.Alerting{Annotations: map[string]string{"impact": "bell\a"}},
+			field:    "spec.alerting.annotations[impact]",
+			says:     "control character U+0007",
+		},
+		{
+			name:     "a label name Prometheus does not accept is refused",
+			alerting: cxv1alpha1.Alerting{Labels: map[string]string{"tier-1": "yes"}},
+			field:    "spec.alerting.labels[tier-1]",
+			says:     "must be a Prometheus label name",
+		},
+		{
+			name:     "a label name reserved by Prometheus is refused",
+			alerting: cxv1alpha1.Alerting{Labels: map[string]string{"__tier": "1"}},
+			field:    "spec.alerting.labels[__tier]",
+			says:     "must be a Prometheus label name",
+		},
+		{
+			name:     "a label value that is not UTF-8 is refused",
+			alerting: cxv1alpha1.Alerting{Labels: map[string]string{"tier": "\xff"}},
+			field:    "spec.alerting.labels[tier]",
+			says:     "valid UTF-8",
+		},
+		{
+			name:     "a runbook URL with a control character is refused",
+			alerting: cxv1alpha1.Alerting{RunbookURL: "https://runbooks.example.com/\x00"},
+			field:    "spec.alerting.runbookURL",
+			says:     "control character U+0000",
+		},
+	}
+	for _, c := range badAlerting {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := slo.FromObjective(objectiveWith(errorRatio(), "30d", &c.alerting), owner(), nil)
+			if !slo.IsInvalid(err) || !strings.Contains(err.Error(), c.field) || !strings.Contains(err.Error(), c.says) {
+				t.Fatalf("got %v, want an InvalidError on %s that says %q", err, c.field, c.says)
+			}
+		})
+	}
+
+	t.Run("annotations may use the alert's value and labels", func(t *testing.T) {
+		alerting := cxv1alpha1.Alerting{Annotations: map[string]string{"impact": "{{ $labels.cx_team }} burns at {{ $value | humanize }}"}}
+		if _, err := slo.FromObjective(objectiveWith(errorRatio(), "30d", &alerting), owner(), nil); err != nil {
+			t.Fatalf("a template with $labels and $value: %v", err)
+		}
+	})
+
 	t.Run("two pairs of a severity with the same long window are refused", func(t *testing.T) {
 		// 1h and 60m are the same window: their latches would be one series.
 		obj := objectiveWith(errorRatio(), "30d", &cxv1alpha1.Alerting{PageWindows: []cxv1alpha1.BurnRateWindow{
@@ -258,6 +318,52 @@ func TestDurations(t *testing.T) {
 	} {
 		if got := slo.FormatDuration(d); got != want {
 			t.Errorf("FormatDuration(%s) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+func TestWindowLabelsReadBackWhatFormatDurationWrites(t *testing.T) {
+	for _, d := range []time.Duration{5 * time.Minute, 30 * time.Minute, time.Hour, 5*time.Hour + 36*time.Minute, day, 3 * day, 67*time.Hour + 10*time.Minute, 30 * day, 90 * day} {
+		label := slo.FormatDuration(d)
+		got, err := slo.ParseWindowLabel(label)
+		if err != nil || got != d {
+			t.Errorf("ParseWindowLabel(%q) = %v, %v; want %v", label, got, err, d)
+		}
+	}
+	for _, bad := range []string{"", "5", "m", "5x", "5s", "-1h", "0m", "1.5h", "h5m"} {
+		if _, err := slo.ParseWindowLabel(bad); err == nil {
+			t.Errorf("ParseWindowLabel(%q) accepted it", bad)
+		}
+	}
+}
+
+func TestDescribeWindow(t *testing.T) {
+	for _, c := range []struct {
+		window time.Duration
+		want   string
+	}{
+		{30 * day, "this month's"},
+		{7 * day, "this week's"},
+		{day, "today's"},
+		{28 * day, "this 28-day window's"},
+		{36 * time.Hour, "this 1d12h window's"},
+	} {
+		if got := slo.DescribeWindow(c.window); got != c.want {
+			t.Errorf("DescribeWindow(%s) = %q, want %q", c.window, got, c.want)
+		}
+	}
+}
+
+func TestFormatFloatReadsBackExactly(t *testing.T) {
+	for _, c := range []struct {
+		in   float64
+		want string
+	}{
+		{0.001, "0.001"}, {14.4, "14.4"}, {1e-7, "0.0000001"}, {99.95, "99.95"}, {3, "3"},
+		{math.Inf(1), "+Inf"}, {math.NaN(), "NaN"},
+	} {
+		if got := slo.FormatFloat(c.in); got != c.want {
+			t.Errorf("FormatFloat(%v) = %q, want %q", c.in, got, c.want)
 		}
 	}
 }
