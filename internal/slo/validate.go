@@ -28,6 +28,10 @@ func checkAnnotations(annotations map[string]string, path *field.Path) field.Err
 			errs = append(errs, bad...)
 			continue
 		}
+		if !strings.Contains(v, "{{") {
+			// Text without an action is one text node: it always parses.
+			continue
+		}
 		text := "{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}{{$externalURL := .ExternalURL}}{{$value := .Value}}" + v
 		expander := template.NewTemplateExpander(context.Background(), text, "__alert_check", data,
 			model.TimeFromUnixNano(time.Now().UnixNano()), nil, nil, nil)
