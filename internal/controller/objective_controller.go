@@ -155,17 +155,23 @@ func (r *ObjectiveReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Man
 		Owns(&monitoringv1.PrometheusRule{}, builder.WithPredicates(predicate.Funcs{
 			CreateFunc: func(event.CreateEvent) bool { return false },
 		})).
-		// Only a team's spec (and its coming and going) changes rules; its
-		// status changes every time the budget reader writes it.
+		// A team's coming and going, and the few fields of its spec that
+		// objectives read; not its status, which the budget reader writes,
+		// nor its channels and hours, which reach only its own routes.
 		Watches(&cxv1alpha1.CXTeam{}, handler.EnqueueRequestsFromMapFunc(r.objectivesOfTeam),
-			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+				old, okOld := e.ObjectOld.(*cxv1alpha1.CXTeam)
+				updated, okNew := e.ObjectNew.(*cxv1alpha1.CXTeam)
+				return !okOld || !okNew || desired.TeamChangeReachesObjectives(old, updated)
+			}})).
 		Complete(r)
 }
 
 // objectivesOfTeam maps a team to the objectives that name it, by index.
 func (r *ObjectiveReconciler) objectivesOfTeam(ctx context.Context, team client.Object) []reconcile.Request {
 	var list cxv1alpha1.CXObjectiveList
-	if err := r.List(ctx, &list, client.MatchingFields{indexTeams: team.GetNamespace() + "/" + team.GetName()}); err != nil {
+	// Only the keys are read: no copy of each objective.
+	if err := r.List(ctx, &list, client.MatchingFields{indexTeams: team.GetNamespace() + "/" + team.GetName()}, client.UnsafeDisableDeepCopy); err != nil {
 		logf.FromContext(ctx).Error(err, "Listing the objectives of a team failed", "team", client.ObjectKeyFromObject(team))
 		return nil
 	}

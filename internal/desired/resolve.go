@@ -71,6 +71,19 @@ func Permits(team *cxv1alpha1.CXTeam, namespace string) bool {
 		slices.Contains(team.Spec.AllowedNamespaces, "*")
 }
 
+// TeamChangeReachesObjectives says whether a change from old to new of a
+// team can change what the reconcile of an objective that names it writes:
+// only the fields Resolve and slo.TeamFrom read do (the department and the
+// display name, on the alerts; the namespaces the team allows). Its
+// channels, hours and notification policy reach only its own
+// AlertmanagerConfig, so editing them does not reconcile every objective of
+// the team.
+func TeamChangeReachesObjectives(old, new *cxv1alpha1.CXTeam) bool {
+	return old.Spec.Department != new.Spec.Department ||
+		old.Spec.DisplayName != new.Spec.DisplayName ||
+		!slices.Equal(old.Spec.AllowedNamespaces, new.Spec.AllowedNamespaces)
+}
+
 // Resolve finds an objective's teams. It returns a *Refusal when the owner
 // is missing or refuses the objective's namespace, and the lookup's error
 // when the lookup fails. A stakeholder that is missing or refuses is

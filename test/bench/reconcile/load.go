@@ -54,9 +54,10 @@ func (l layout) objective(i int) *cxv1alpha1.CXObjective {
 	return o
 }
 
-// touchTeams adds a channel to every team: the team's generation changes
-// and the objective controller, which watches teams, reconciles every
-// objective; the rules do not depend on channels, so none may be written.
+// touchTeams adds a channel to every team: the team controller writes a
+// new receiver into each AlertmanagerConfig; the rules do not depend on
+// channels, so none may be written (and the objective controller, which
+// watches only the team fields objectives read, need not run at all).
 func touchTeams(ctx context.Context, c client.Client, l layout) error {
 	for k := range l.teams {
 		key := client.ObjectKeyFromObject(l.team(k))

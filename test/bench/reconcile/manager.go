@@ -80,10 +80,10 @@ func counters(ctx context.Context, m *benchkit.Manager) (managerCounters, error)
 	return c, nil
 }
 
-// waitQuiet waits until the objective controller reconciled at least
-// minReconciles times since base, its queue is empty and nothing is in
-// progress, and the count stayed the same for a second.
-func waitQuiet(ctx context.Context, m *benchkit.Manager, base float64, minReconciles int, timeout time.Duration) (time.Time, error) {
+// waitQuiet waits until the named controller reconciled at least
+// minReconciles times since base, both controllers' queues are empty and
+// nothing is in progress, and the count stayed the same for a second.
+func waitQuiet(ctx context.Context, m *benchkit.Manager, controller string, base float64, minReconciles int, timeout time.Duration) (time.Time, error) {
 	deadline := time.Now().Add(timeout)
 	last := -1.0
 	var lastChange time.Time
@@ -92,7 +92,7 @@ func waitQuiet(ctx context.Context, m *benchkit.Manager, base float64, minReconc
 		if err != nil {
 			return time.Time{}, err
 		}
-		n := c.reconciles[objectiveController]
+		n := c.reconciles[controller]
 		if n != last {
 			last, lastChange = n, time.Now()
 		}
@@ -102,8 +102,8 @@ func waitQuiet(ctx context.Context, m *benchkit.Manager, base float64, minReconc
 			return lastChange, nil
 		}
 		if time.Now().After(deadline) {
-			return time.Time{}, fmt.Errorf("the manager did not settle within %s: %.0f objective reconciles of at least %d, queue depth %.0f",
-				timeout, n-base, minReconciles, c.depth[objectiveController])
+			return time.Time{}, fmt.Errorf("the manager did not settle within %s: %.0f %s reconciles of at least %d, queue depth %.0f and %.0f",
+				timeout, n-base, controller, minReconciles, c.depth[objectiveController], c.depth[teamController])
 		}
 		if err := benchkit.Sleep(ctx, 100*time.Millisecond); err != nil {
 			return time.Time{}, err

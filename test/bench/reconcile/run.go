@@ -165,7 +165,7 @@ func (r *sizeRun) setUp(ctx, obsCtx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := waitQuiet(ctx, r.mgr, base.reconciles[objectiveController], 0, r.cfg.timeout); err != nil {
+	if _, err := waitQuiet(ctx, r.mgr, objectiveController, base.reconciles[objectiveController], 0, r.cfg.timeout); err != nil {
 		return err
 	}
 	r.last, err = takeSnapshot(ctx, r.cp, r.mgr, r.obs)
@@ -186,7 +186,7 @@ func (r *sizeRun) create(ctx context.Context) error {
 	if err := r.obs.waitAll(ctx, r.cfg.timeout, s0.at); err != nil {
 		return fmt.Errorf("waiting for the rules and Ready: %w\n%s", err, benchkit.LogTail(r.mgr.LogPath()))
 	}
-	settledAt, err := waitQuiet(ctx, r.mgr, s0.manager.reconciles[objectiveController], r.n, r.cfg.timeout)
+	settledAt, err := waitQuiet(ctx, r.mgr, objectiveController, s0.manager.reconciles[objectiveController], r.n, r.cfg.timeout)
 	if err != nil {
 		return err
 	}
@@ -212,7 +212,8 @@ func (r *sizeRun) create(ctx context.Context) error {
 }
 
 // nothingChanged waits idle, then adds a channel to every team, which
-// reconciles every objective without changing a rule.
+// reconciles every team (a new receiver) and changes no rule: objectives
+// do not read channels, so their controller is not woken.
 func (r *sizeRun) nothingChanged(ctx context.Context) error {
 	fmt.Printf("  idle for %s\n", r.cfg.idle)
 	if err := benchkit.Sleep(ctx, r.cfg.idle); err != nil {
@@ -227,7 +228,7 @@ func (r *sizeRun) nothingChanged(ctx context.Context) error {
 	if err := touchTeams(ctx, r.c, r.l); err != nil {
 		return err
 	}
-	if _, err := waitQuiet(ctx, r.mgr, s2.manager.reconciles[objectiveController], r.n, r.cfg.timeout); err != nil {
+	if _, err := waitQuiet(ctx, r.mgr, teamController, s2.manager.reconciles[teamController], r.l.teams, r.cfg.timeout); err != nil {
 		return err
 	}
 	if r.last, err = takeSnapshot(ctx, r.cp, r.mgr, r.obs); err != nil {
@@ -258,7 +259,7 @@ func (r *sizeRun) restart(ctx context.Context) error {
 	if err := r.mgr.WaitReady(ctx, time.Minute); err != nil {
 		return err
 	}
-	restartedAt, err := waitQuiet(ctx, r.mgr, 0, r.n, r.cfg.timeout)
+	restartedAt, err := waitQuiet(ctx, r.mgr, objectiveController, 0, r.n, r.cfg.timeout)
 	if err != nil {
 		return err
 	}
