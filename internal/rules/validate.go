@@ -5,13 +5,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
 	"sigs.k8s.io/yaml"
+
+	"github.com/cxops/cx-operator/internal/slo"
 )
 
 // RuleFile writes a PrometheusRule spec as a plain Prometheus rule file, the
@@ -64,15 +65,12 @@ func Validate(spec monitoringv1.PrometheusRuleSpec) error {
 }
 
 // setPlainTextAside takes the labels and annotations of an alerting rule
-// that hold no template action ("{{") out of the rule that rulefmt
-// validates, and checks them the way rulefmt does: label and annotation
-// names, label values. rulefmt also parses every label and annotation of an
-// alerting rule as a template, each with a fresh copy of Prometheus's
-// template functions (about 20 KB of allocations); text without "{{" is
-// one text node to the template parser and cannot fail, so those parses
-// only cost. Of the 24 labels and annotations of an objective's two alerts,
-// 4 are templates. The rule's maps are replaced, not changed: they are the
-// spec's.
+// that hold no template action (slo.HasTemplateAction) out of the rule that
+// rulefmt validates, and checks them the way rulefmt does: label and
+// annotation names, label values. rulefmt parses every label and
+// annotation of an alerting rule as a template, which for plain text only
+// costs; of the 24 of an objective's two alerts, 4 are templates. The
+// rule's maps are replaced, not changed: they are the spec's.
 func setPlainTextAside(rule *rulefmt.Rule) []error {
 	if rule.Alert == "" {
 		return nil
@@ -84,7 +82,7 @@ func setPlainTextAside(rule *rulefmt.Rule) []error {
 		}
 		out := map[string]string{}
 		for k, v := range in {
-			if strings.Contains(v, "{{") {
+			if slo.HasTemplateAction(v) {
 				out[k] = v
 				continue
 			}

@@ -51,10 +51,7 @@ func (s *Stack) startProcess(name, bin string, args, env []string) (*process, er
 	s.Logf("started %s (pid %d), log %s", name, cmd.Process.Pid, logPath)
 	go func() {
 		err := cmd.Wait()
-		p.mu.Lock()
-		stopping := p.stopping
-		p.mu.Unlock()
-		if !stopping {
+		if !p.isStopping() {
 			// A server that ends by itself is a failure of the stack:
 			// say so at once, Stop reports it too.
 			s.Logf("%s exited by itself: %v; see %s", name, exitText(err), logPath)
